@@ -1,0 +1,1 @@
+"""Datasets, converters and transforms (registered into mmdet / mmyolo / mmpretrain)."""

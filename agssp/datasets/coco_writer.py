@@ -1,0 +1,71 @@
+"""Building COCO detection files, with bad inputs counted and listed instead of dropped."""
+import logging
+from pathlib import Path
+
+from agssp.fileio import atomic_write_json
+
+logger = logging.getLogger('agssp')
+
+
+class CocoWriter:
+    """Collect images, boxes and skipped inputs, then write one valid COCO json atomically.
+
+    Args:
+        categories: class names; category ids are 1-based in this order.
+    """
+
+    def __init__(self, categories):
+        if len(set(categories)) != len(categories):
+            raise ValueError(f'duplicate category names: {list(categories)}')
+        self.categories = list(categories)
+        self._cat_ids = {name: i + 1 for i, name in enumerate(self.categories)}
+        self.images = []
+        self.annotations = []
+        self.skipped = []
+
+    def add_image(self, file_name, height, width, **extra) -> int:
+        """Register an image and return its id (images without boxes are kept)."""
+        image_id = len(self.images) + 1
+        self.images.append(dict(id=image_id, file_name=str(file_name), height=int(height),
+                                width=int(width), **extra))
+        return image_id
+
+    def add_box(self, image_id, category, x1, y1, x2, y2, score=None, **extra) -> int:
+        """Add an ``xyxy`` box in pixels to an image; returns the annotation id."""
+        if category not in self._cat_ids:
+            raise KeyError(f'unknown category {category!r}; known: {self.categories}')
+        w, h = float(x2) - float(x1), float(y2) - float(y1)
+        if w <= 0 or h <= 0:
+            raise ValueError(f'empty box {(x1, y1, x2, y2)} on image {image_id}')
+        ann = dict(id=len(self.annotations) + 1, image_id=int(image_id),
+                   category_id=self._cat_ids[category],
+                   bbox=[float(x1), float(y1), w, h], area=w * h, iscrowd=0, **extra)
+        if score is not None:
+            ann['score'] = float(score)
+        self.annotations.append(ann)
+        return ann['id']
+
+    def skip(self, path, reason):
+        """Count, log and list an input that could not be used."""
+        self.skipped.append(dict(file=str(path), reason=str(reason)))
+        logger.warning('skipped %s: %s', path, reason)
+
+    def to_dict(self) -> dict:
+        return dict(images=self.images, annotations=self.annotations,
+                    categories=[dict(id=i + 1, name=n) for i, n in enumerate(self.categories)])
+
+    def summary(self) -> dict:
+        with_boxes = len({a['image_id'] for a in self.annotations})
+        return dict(images=len(self.images), images_with_boxes=with_boxes,
+                    boxes=len(self.annotations), skipped=len(self.skipped))
+
+    def dump(self, out_file) -> Path:
+        """Write the COCO json atomically; skipped inputs go to ``<out>.skipped.json`` beside it."""
+        out_file = Path(out_file)
+        atomic_write_json(out_file, self.to_dict())
+        skipped_file = out_file.with_name(out_file.stem + '.skipped.json')
+        if self.skipped:
+            atomic_write_json(skipped_file, self.skipped, indent=1)
+        elif skipped_file.exists():
+            skipped_file.unlink()
+        return out_file

@@ -1,0 +1,73 @@
+"""Finding image files and reading their size without decoding the pixels."""
+from collections import defaultdict
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from agssp.anomaly.maps_io import IMAGE_SUFFIXES, list_images
+
+# EXIF orientations that swap width and height when a decoder (cv2, mmcv) applies them.
+_TRANSPOSING_ORIENTATIONS = (5, 6, 7, 8)
+_EXIF_ORIENTATION_TAG = 0x0112
+
+
+class ImageReadError(ValueError):
+    """An image file that cannot be opened; the message names the file and the problem."""
+
+    def __init__(self, path, reason):
+        super().__init__(f'{path}: {reason}')
+        self.path, self.reason = str(path), reason
+
+
+def read_image_size(path):
+    """``(height, width)`` of an image as cv2/mmcv decode it, read from the file header only.
+
+    The EXIF orientation is honoured, as ``cv2.imread`` does. Raises :class:`ImageReadError`
+    when the file is missing or not a readable image.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ImageReadError(path, 'missing image: file not found')
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+            orientation = img.getexif().get(_EXIF_ORIENTATION_TAG)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ImageReadError(path, f'unreadable image: {exc}') from exc
+    if width <= 0 or height <= 0:
+        raise ImageReadError(path, f'unreadable image: empty size {width}x{height}')
+    if orientation in _TRANSPOSING_ORIENTATIONS:
+        width, height = height, width
+    return height, width
+
+
+class ImageIndex:
+    """The images under a folder (recursively), looked up by relative path or by file stem."""
+
+    def __init__(self, img_dir, exclude_suffixes=()):
+        self.img_dir = Path(img_dir)
+        excluded = {s.lower() for s in exclude_suffixes}
+        self.relpaths = [p for p in list_images(self.img_dir) if p.suffix.lower() not in excluded]
+        self._by_stem = defaultdict(list)
+        for rel in self.relpaths:
+            self._by_stem[rel.stem].append(rel)
+
+    def resolve(self, filename):
+        """Relative path of the image named ``filename``.
+
+        An exact match wins; otherwise the image is found by stem, so a name given without its
+        suffix (or with another one) still resolves. Raises ``LookupError`` when no image, or
+        more than one, has that stem.
+        """
+        name = Path(filename)
+        exact = self.img_dir / name
+        if name.suffix.lower() in IMAGE_SUFFIXES and exact.is_file():
+            return name
+        stem = name.stem if name.suffix.lower() in IMAGE_SUFFIXES else name.name
+        candidates = self._by_stem.get(stem, [])
+        if not candidates:
+            raise LookupError(f'no image with stem {stem!r} in {self.img_dir}')
+        if len(candidates) > 1:
+            raise LookupError(f'several images with stem {stem!r} in {self.img_dir}: '
+                              f'{[str(c) for c in candidates]}')
+        return candidates[0]

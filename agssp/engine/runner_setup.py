@@ -1,0 +1,80 @@
+"""One place that turns command-line arguments and a config file into an mmengine Runner."""
+import argparse
+import os
+from pathlib import Path
+
+import torch
+from mmengine.config import Config, DictAction
+
+LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
+
+
+def add_runner_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The arguments every Runner-based tool shares."""
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('--work-dir', help='folder for logs and checkpoints '
+                        '(default: work_dirs/<config name>)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        help='override config keys, e.g. train_cfg.max_epochs=3')
+    parser.add_argument('--launcher', choices=LAUNCHERS, default='none',
+                        help='job launcher (pytorch: started by torchrun)')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help=argparse.SUPPRESS)
+    return parser
+
+
+def load_config(path, cfg_options=None) -> Config:
+    """Read a config, failing with a clear message when the file is missing."""
+    path = Path(path)
+    if not path.is_file():
+        raise SystemExit(f'error: config file not found: {path}')
+    cfg = Config.fromfile(str(path))
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def distributed_backend() -> str:
+    """nccl when CUDA is usable, gloo otherwise (CPU-only multi-process runs)."""
+    return 'nccl' if torch.cuda.is_available() else 'gloo'
+
+
+def prepare_config(args, cfg: Config) -> Config:
+    """Apply work dir, launcher, backend, AMP, resume and checkpoint options to a config."""
+    cfg.launcher = args.launcher
+    if args.launcher != 'none':
+        os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+        cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
+        cfg.env_cfg.dist_cfg['backend'] = distributed_backend()
+    if args.work_dir:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = str(Path('work_dirs') / Path(args.config).stem)
+    if getattr(args, 'amp', False):
+        if not torch.cuda.is_available():
+            raise SystemExit('error: --amp needs a CUDA device (none is available)')
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    resume = getattr(args, 'resume', None)
+    if resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif resume:
+        cfg.resume, cfg.load_from = True, resume
+    checkpoint = getattr(args, 'checkpoint', None)
+    if checkpoint:
+        if not Path(checkpoint).is_file():
+            raise SystemExit(f'error: checkpoint not found: {checkpoint}')
+        cfg.load_from = checkpoint
+    return cfg
+
+
+def build_runner(args):
+    """Build the Runner (or the config's own ``runner_type``) from parsed arguments."""
+    import agssp  # noqa: F401  (compat + registration before any config object is built)
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+
+    cfg = prepare_config(args, load_config(args.config, args.cfg_options))
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)

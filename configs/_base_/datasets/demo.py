@@ -1,0 +1,11 @@
+# The embedded demo dataset written by `tools/make_demo_data.py data/demo`;
+# AGSSP_DEMO_ROOT (ending in /) points the configs at another copy.
+demo_data = dict(
+    data_root='{{$AGSSP_DEMO_ROOT:data/demo/}}',
+    classes=('crack', 'inclusion', 'patch', 'pit', 'scratch'),
+    train_ann_file='labelled/annotations/train.json',
+    train_img_prefix='labelled/train/images/',
+    val_ann_file='labelled/annotations/val.json',
+    val_img_prefix='labelled/val/images/',
+    unlabelled_img_dir='unlabelled/images/',
+)

@@ -1,0 +1,31 @@
+"""Shared fixtures: the real datasets under ../shared/data, skipped with a message when absent."""
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / 'shared' / 'data'
+
+
+def _dataset(name):
+    path = SHARED_DATA / name
+    if not path.is_dir():
+        pytest.skip(f'real dataset {name!r} not found at {path} '
+                    '(place the shared data folder beside the repository to run this test)')
+    return path
+
+
+@pytest.fixture(scope='session')
+def neu_det_root():
+    """NEU-DET (VOC boxes) from ../shared/data/neu-det."""
+    return _dataset('neu-det')
+
+
+@pytest.fixture(scope='session')
+def magnetic_tile_root():
+    """Magnetic Tile (pixel masks) from ../shared/data/magnetic-tile."""
+    return _dataset('magnetic-tile')
+
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'slow: long checks (whole trainings); run with -m slow')

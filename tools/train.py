@@ -1,0 +1,17 @@
+"""Train any agssp / OpenMMLab config with mmengine's Runner."""
+import argparse
+
+from agssp.engine import add_runner_args, build_runner
+
+
+def main():
+    parser = add_runner_args(argparse.ArgumentParser(description=__doc__))
+    parser.add_argument('--amp', action='store_true', help='mixed precision (CUDA only)')
+    parser.add_argument('--resume', nargs='?', const='auto', default=None,
+                        help='resume from the latest checkpoint in the work dir, '
+                        'or from the checkpoint given')
+    build_runner(parser.parse_args()).train()
+
+
+if __name__ == '__main__':
+    main()

@@ -10,9 +10,9 @@ from agssp.demo.defects import DEFECT_PAINTERS
 
 
 def test_same_seed_same_image_and_other_seed_differs():
-    a, da = render_sample(3, 'train', 7, 64, 0.0)
-    b, db = render_sample(3, 'train', 7, 64, 0.0)
-    c, _ = render_sample(4, 'train', 7, 64, 0.0)
+    a, da, _ = render_sample(3, 'train', 7, 64, 0.0)
+    b, db, _ = render_sample(3, 'train', 7, 64, 0.0)
+    c, _, _ = render_sample(4, 'train', 7, 64, 0.0)
     assert np.array_equal(a, b) and len(da) == len(db)
     assert not np.array_equal(a, c)
 
@@ -32,7 +32,9 @@ def test_dataset_layout_boxes_and_resume(tmp_path):
     meta = generate_demo_dataset(tmp_path, num_unlabelled=6, num_train=5, num_val=4, size=96,
                                  seed=1)
     assert meta['classes'] == list(DEFECT_CLASSES)
-    assert len(list((tmp_path / 'unlabelled' / 'images').glob('*.png'))) == 6
+    kinds = sorted(p.name for p in (tmp_path / 'unlabelled' / 'images').iterdir())
+    assert kinds == ['brushed', 'cast', 'rolled']  # one source folder per surface kind
+    assert len(list((tmp_path / 'unlabelled' / 'images').rglob('*.png'))) == 6
     coco = json.loads((tmp_path / 'labelled' / 'annotations' / 'train.json').read_text())
     assert len(coco['images']) == 5
     assert [c['name'] for c in coco['categories']] == list(DEFECT_CLASSES)

@@ -8,17 +8,19 @@ from tqdm import tqdm
 
 from agssp.datasets.coco_writer import CocoWriter
 from agssp.demo.defects import DEFECT_PAINTERS
-from agssp.demo.surfaces import render_surface
+from agssp.demo.surfaces import SURFACE_KINDS, render_surface
 from agssp.fileio import atomic_write_bytes, atomic_write_json
 
 DEFECT_CLASSES = tuple(sorted(DEFECT_PAINTERS))
+SURFACE_NAMES = tuple(sorted(SURFACE_KINDS))
 _SPLIT_IDS = {'unlabelled': 0, 'train': 1, 'val': 2}
 
 
 def render_sample(seed, split, index, size, defect_free_fraction):
-    """One image with its defects: (uint8 HxWx3, [(class, uint8 mask)])."""
+    """One image with its defects: (uint8 HxWx3, [(class, uint8 mask)], surface kind)."""
     rng = np.random.default_rng([seed, _SPLIT_IDS[split], index])
-    surface = render_surface(rng, size)
+    kind = SURFACE_NAMES[index % len(SURFACE_NAMES)]
+    surface = render_surface(rng, size, kind)
     defects = []
     if rng.random() >= defect_free_fraction:
         for _ in range(int(rng.integers(1, 4))):
@@ -28,7 +30,7 @@ def render_sample(seed, split, index, size, defect_free_fraction):
                 defects.append((name, mask))
     sensor_noise = rng.normal(0, 2.0, surface.shape)
     grey = np.clip(surface + sensor_noise, 0, 255).astype(np.uint8)
-    return np.repeat(grey[..., None], 3, axis=2), defects
+    return np.repeat(grey[..., None], 3, axis=2), defects, kind
 
 
 def _mask_box(mask):
@@ -44,11 +46,14 @@ def _write_png(path, image):
 
 
 def _write_split(out_dir, split, count, seed, size, defect_free_fraction, coco):
-    """Render ``count`` images of one split: image, union mask, and boxes into ``coco``."""
+    """Render ``count`` images of one split: image, union mask, and boxes into ``coco``.
+
+    Unlabelled images go into one subfolder per surface kind (their "source dataset").
+    """
     folder = 'unlabelled' if split == 'unlabelled' else f'labelled/{split}'
     for index in tqdm(range(count), desc=f'demo {split}', unit='img', leave=False):
-        image, defects = render_sample(seed, split, index, size, defect_free_fraction)
-        name = f'{split}_{index:05d}.png'
+        image, defects, kind = render_sample(seed, split, index, size, defect_free_fraction)
+        name = f'{kind}/{split}_{index:05d}.png' if coco is None else f'{split}_{index:05d}.png'
         union = np.zeros(image.shape[:2], np.uint8)
         for _, mask in defects:
             union |= mask
@@ -64,7 +69,8 @@ def generate_demo_dataset(out_dir, num_unlabelled=600, num_train=60, num_val=60,
                           seed=0, defect_free_fraction=0.3):
     """Write the demo dataset under ``out_dir``, skipping the work when it is already complete.
 
-    Layout: ``unlabelled/{images,masks}/``, ``labelled/{train,val}/{images,masks}/`` and
+    Layout: ``unlabelled/{images,masks}/<surface kind>/``,
+    ``labelled/{train,val}/{images,masks}/`` and
     ``labelled/annotations/{train,val}.json`` (COCO, classes :data:`DEFECT_CLASSES`).
     Masks are the union of each image's defects (0/255). ``meta.json`` is written last and
     marks a complete set; the same arguments always give the same files.

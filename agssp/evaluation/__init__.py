@@ -1,0 +1,1 @@
+"""Evaluation: anomaly-map metrics, pseudo-box quality and detection metrics."""

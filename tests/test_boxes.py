@@ -1,0 +1,320 @@
+"""Pseudo boxes: the rule, the thresholds, bad inputs, and masks-as-maps on real Magnetic Tile."""
+import importlib.util
+import json
+import logging
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from pycocotools.coco import COCO
+
+from agssp.anomaly.baseline_maps import write_baseline_maps
+from agssp.boxes import map_to_boxes, min_region_area
+from agssp.evaluation.box_quality import match_boxes, pseudo_box_quality
+from agssp.map_thresholds import image_threshold, otsu_threshold, threshold_cfg_with_defaults
+from agssp.pseudo_boxes import (THRESHOLD_CACHE_NAME, export_pseudo_boxes_coco,
+                                list_image_relpaths, resolve_threshold)
+
+REPO = Path(__file__).resolve().parents[1]
+MT_DEFECT_CLASSES = ('MT_Blowhole', 'MT_Break', 'MT_Crack', 'MT_Fray', 'MT_Uneven')
+
+
+def _load_tool(name):
+    spec = importlib.util.spec_from_file_location(f'_tool_{name}', REPO / 'tools' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _map_with_blocks(hw, blocks):
+    """A zero map with rectangles ``(y1, y2, x1, x2, value)`` painted in."""
+    amap = np.zeros(hw, np.float32)
+    for y1, y2, x1, x2, value in blocks:
+        amap[y1:y2, x1:x2] = value
+    return amap
+
+
+# --- the rule ---------------------------------------------------------------------------------
+
+def test_min_region_area_rule():
+    assert min_region_area(300, 400) == 12
+    assert min_region_area(200, 200) == 10  # the floor
+    assert min_region_area(99, 1000) == 10
+
+
+def test_boxes_scores_and_min_area():
+    # 300x400 image: regions below 12 pixels are dropped.
+    amap = _map_with_blocks((300, 400), [(10, 40, 20, 60, 0.6),   # 30x40 block
+                                         (100, 102, 100, 106, 0.9),  # 12 px: kept
+                                         (200, 201, 200, 211, 1.0)])  # 11 px: dropped
+    amap[25, 30] = 0.8  # the block's maximum
+    boxes, scores = map_to_boxes(amap, (300, 400), threshold=0.5)
+    np.testing.assert_array_equal(boxes, [[100, 100, 106, 102], [20, 10, 60, 40]])
+    np.testing.assert_allclose(scores, [0.9, 0.8])
+    assert boxes.dtype == np.float32 and scores.dtype == np.float32
+
+
+def test_region_area_counts_holes():
+    # A ring of 4x4 with a 2x2 hole has 12 pixels, 16 inside its contour: kept at min area 16.
+    amap = _map_with_blocks((100, 100), [(10, 14, 10, 14, 1.0), (11, 13, 11, 13, 0.0)])
+    boxes, _ = map_to_boxes(amap, (100, 100), 0.5, min_area_floor=16)
+    np.testing.assert_array_equal(boxes, [[10, 10, 14, 14]])
+    boxes, _ = map_to_boxes(amap, (100, 100), 0.5, min_area_floor=17)
+    assert boxes.shape == (0, 4)
+
+
+def test_top_k_keeps_best_scores():
+    blocks = [(10, 15, 20 * i, 20 * i + 5, 0.5 + 0.02 * i) for i in range(15)]
+    boxes, scores = map_to_boxes(_map_with_blocks((100, 400), blocks), (100, 400), 0.4)
+    assert len(boxes) == 10
+    np.testing.assert_allclose(scores, sorted((0.5 + 0.02 * i for i in range(5, 15)),
+                                              reverse=True), rtol=1e-6)
+
+
+def _interleaved_combs():
+    """Two separate regions whose bounding boxes overlap with IoU 0.91."""
+    amap = np.zeros((100, 100), np.float32)
+    amap[0:3, :] = 0.9
+    amap[97:100, :] = 0.7
+    for x in range(0, 100, 10):
+        amap[0:95, x:x + 3] = 0.9
+        amap[4:100, x + 5:x + 8] = 0.7
+    return amap
+
+
+def test_nms_suppresses_overlapping_boxes():
+    amap = _interleaved_combs()
+    boxes, scores = map_to_boxes(amap, (100, 100), 0.5, nms_iou=1.0)
+    assert len(boxes) == 2
+    boxes, scores = map_to_boxes(amap, (100, 100), 0.5)  # paper: NMS at 0.8
+    np.testing.assert_array_equal(boxes, [[0, 0, 100, 95]])
+    np.testing.assert_allclose(scores, [0.9])
+
+
+def test_map_is_resized_to_the_image():
+    amap = _map_with_blocks((50, 50), [(10, 20, 10, 20, 1.0)])
+    boxes, _ = map_to_boxes(amap, (100, 100), 0.5)
+    assert len(boxes) == 1
+    np.testing.assert_allclose(boxes[0], [20, 20, 40, 40], atol=1)
+
+
+def test_empty_map_gives_no_boxes():
+    boxes, scores = map_to_boxes(np.zeros((30, 30)), (60, 60), 0.5)
+    assert boxes.shape == (0, 4) and scores.shape == (0,)
+
+
+# --- thresholds -------------------------------------------------------------------------------
+
+def _write_maps(map_dir, maps):
+    for name, amap in maps.items():
+        (map_dir / name).parent.mkdir(parents=True, exist_ok=True)
+        np.save(map_dir / name, amap)
+
+
+def test_streaming_mean_max_equals_in_memory_and_is_cached(tmp_path):
+    rng = np.random.default_rng(0)
+    maps = {f'sub/m{i}.npy': rng.random((8 + i, 10 + 2 * i)).astype(np.float16) * (i + 1)
+            for i in range(7)}
+    _write_maps(tmp_path, maps)
+    expected = np.mean([m.astype(np.float32).max() for m in maps.values()]) - 0.1
+
+    first = resolve_threshold(tmp_path, dict(type='mean_max', offset=-0.1))
+    assert first['value'] == pytest.approx(expected, rel=1e-6)
+    assert not first['from_cache'] and first['n_maps'] == 7
+    assert (tmp_path / THRESHOLD_CACHE_NAME).is_file()
+
+    second = resolve_threshold(tmp_path, dict(type='mean_max', offset=-0.2))
+    assert second['from_cache'] and second['value'] == pytest.approx(expected - 0.1, rel=1e-6)
+
+    maps['sub/m0.npy'] = np.full((8, 10), 100, np.float16)  # a changed map set
+    _write_maps(tmp_path, {'sub/m0.npy': maps['sub/m0.npy']})
+    os.utime(tmp_path / 'sub/m0.npy', ns=(1, 1))
+    third = resolve_threshold(tmp_path)
+    assert not third['from_cache']
+    assert third['value'] == pytest.approx(
+        np.mean([m.astype(np.float32).max() for m in maps.values()]) - 0.1, rel=1e-6)
+
+
+def test_mean_max_leaves_out_bad_maps_and_lists_them(tmp_path):
+    _write_maps(tmp_path, {'a.npy': np.ones((4, 4)), 'b.npy': np.full((4, 4), np.nan),
+                           'c.npy': np.zeros((2, 3, 4))})
+    plan = resolve_threshold(tmp_path, use_cache=False)
+    assert plan['value'] == pytest.approx(0.9)
+    assert plan['n_maps'] == 1 and plan['n_failed'] == 2
+    assert {Path(f['file']).name for f in plan['failed']} == {'b.npy', 'c.npy'}
+
+
+def _brute_force_otsu(amap, steps=2000):
+    """The threshold that maximises the between-class variance, by trying many."""
+    best, best_t = -1.0, None
+    for t in np.linspace(amap.min(), amap.max(), steps)[1:-1]:
+        fg = amap > t
+        w1 = fg.mean()
+        score = w1 * (1 - w1) * (amap[fg].mean() - amap[~fg].mean()) ** 2
+        if score > best:
+            best, best_t = score, t
+    return best_t
+
+
+def test_per_image_thresholds():
+    rng = np.random.default_rng(1)
+    amap = rng.normal(0.2, 0.02, (64, 64)).astype(np.float32)
+    amap[20:30, 20:30] = rng.normal(0.8, 0.02, (10, 10))
+    t = otsu_threshold(amap)
+    level = (amap.max() - amap.min()) / 255
+    assert abs(t - _brute_force_otsu(amap)) <= 2 * level
+    np.testing.assert_array_equal(amap > t, amap > 0.5)
+    assert otsu_threshold(np.full((5, 5), 0.3)) == pytest.approx(0.3)
+    assert not (np.full((5, 5), 0.3) > otsu_threshold(np.full((5, 5), 0.3))).any()
+
+    assert image_threshold(amap, dict(type='quantile', q=0.9)) == pytest.approx(
+        np.quantile(amap, 0.9))
+    assert image_threshold(amap, dict(type='absolute', value=0.42)) == 0.42
+    assert image_threshold(amap, dict(type='otsu')) == pytest.approx(t)
+    assert image_threshold(amap, None, dataset_value=0.33) == 0.33
+    with pytest.raises(ValueError, match='dataset-level'):
+        image_threshold(amap, dict(type='mean_max'))
+
+
+def test_threshold_config_errors():
+    assert threshold_cfg_with_defaults(None) == dict(type='mean_max', offset=-0.1)
+    with pytest.raises(ValueError, match='unknown threshold type'):
+        threshold_cfg_with_defaults(dict(type='median'))
+    with pytest.raises(ValueError, match='needs a value'):
+        threshold_cfg_with_defaults(dict(type='absolute'))
+    with pytest.raises(KeyError, match='unknown options'):
+        threshold_cfg_with_defaults(dict(type='otsu', q=0.5))
+
+
+# --- bad inputs and the export tool -------------------------------------------------------------
+
+def test_bad_inputs_are_skipped_listed_and_coco_stays_valid(tmp_path, caplog):
+    img_dir, map_dir = tmp_path / 'img', tmp_path / 'maps'
+    img_dir.mkdir()
+    for name in ('good', 'no_map', 'nan_map', 'cube_map', 'pickled_map', 'broken_img'):
+        cv2.imwrite(str(img_dir / f'{name}.jpg'), np.full((120, 160), 128, np.uint8))
+    (img_dir / 'broken_img.jpg').write_bytes(b'not a jpeg at all')
+    good = _map_with_blocks((60, 80), [(10, 20, 10, 30, 1.0)])
+    _write_maps(map_dir, {'good.npy': good, 'nan_map.npy': np.full((60, 80), np.inf),
+                          'cube_map.npy': np.zeros((3, 60, 80)), 'broken_img.npy': good})
+    np.save(map_dir / 'pickled_map.npy', np.array([{'a': 1}], dtype=object), allow_pickle=True)
+
+    out = tmp_path / 'out' / 'ann.json'
+    with caplog.at_level(logging.WARNING, logger='agssp'):
+        summary, _ = export_pseudo_boxes_coco(img_dir, map_dir, out,
+                                              dict(type='absolute', value=0.5), workers=2)
+    assert summary['images'] == 1 and summary['boxes'] == 1 and summary['skipped'] == 5
+    reasons = {Path(s['file']).stem: s['reason'] for s in summary['skipped_inputs']}
+    assert set(reasons) == {'no_map', 'nan_map', 'cube_map', 'pickled_map', 'broken_img'}
+    assert 'not found' in reasons['no_map'] and 'NaN or inf' in reasons['nan_map']
+    assert '2-D' in reasons['cube_map'] and 'unreadable image' in reasons['broken_img']
+    assert 'nan_map' in caplog.text and 'broken_img' in caplog.text
+    coco = COCO(str(out))
+    assert len(coco.getImgIds()) == 1 and len(coco.getAnnIds()) == 1
+    np.testing.assert_allclose(coco.loadAnns(coco.getAnnIds())[0]['bbox'], [20, 20, 40, 20])
+    assert len(json.loads(out.with_name('ann.skipped.json').read_text())) == 5
+    assert json.loads(out.with_name('ann.summary.json').read_text())['skipped'] == 5
+
+
+def test_export_cli_keeps_empty_images_and_draws(tmp_path, capsys):
+    img_dir, map_dir = tmp_path / 'img', tmp_path / 'maps'
+    img_dir.mkdir()
+    for i in range(4):
+        cv2.imwrite(str(img_dir / f'{i}.png'), np.zeros((50, 50), np.uint8))
+        blocks = [(5, 15, 5, 25, 1.0 + i)] if i % 2 else []
+        _write_maps(map_dir, {f'{i}.npy': _map_with_blocks((50, 50), blocks)})
+    out = tmp_path / 'ann.json'
+    tool = _load_tool('anomaly_maps_to_coco')
+    assert tool.main(['--maps', str(map_dir), '--img-dir', str(img_dir), '--out', str(out),
+                      '--draw', '2']) == 0
+    coco = json.loads(out.read_text())
+    assert len(coco['images']) == 4 and len(coco['annotations']) == 2
+    assert coco['categories'] == [dict(id=1, name='defect')]
+    assert len(list((tmp_path / 'ann_drawings').glob('*.png'))) == 2
+    assert '"images_with_boxes": 2' in capsys.readouterr().out
+
+
+# --- box quality ------------------------------------------------------------------------------
+
+def test_greedy_matching_is_one_to_one_by_score():
+    gt = [[0, 0, 10, 10]]
+    pred = [[0, 0, 10, 11], [0, 0, 10, 10]]
+    gt_hit, pred_hit = match_boxes(gt, pred, [0.9, 0.5])
+    assert gt_hit.tolist() == [True] and pred_hit.tolist() == [True, False]
+
+
+def test_pseudo_box_quality_by_size():
+    def coco(images, boxes):
+        return dict(images=[dict(id=i + 1, file_name=f'd/{n}') for i, n in enumerate(images)],
+                    annotations=[dict(id=k + 1, image_id=i, bbox=b, score=0.5)
+                                 for k, (i, b) in enumerate(boxes)])
+    gt = coco(['a.jpg', 'b.jpg', 'free.jpg'],
+              [(1, [0, 0, 10, 10]), (1, [50, 50, 100, 100]), (2, [0, 0, 200, 200])])
+    pred = coco(['a.jpg', 'b.jpg', 'free.jpg'],
+                [(1, [0, 0, 10, 10]), (2, [0, 0, 100, 100]), (3, [0, 0, 5, 5])])
+    r = pseudo_box_quality(gt, pred)
+    assert r['overall']['recall'] == pytest.approx(1 / 3)
+    assert r['overall']['precision'] == pytest.approx(1 / 3)
+    assert r['by_size']['small']['recall'] == 1.0
+    assert r['by_size']['medium']['recall'] is None  # no medium ground truth
+    assert r['by_size']['large']['recall'] == 0.0 and r['by_size']['large']['gt'] == 2
+    assert r['by_size']['small']['precision'] == 0.5
+    assert r['image_level'] == dict(defect_images=2, defect_images_with_boxes=2,
+                                    free_images=1, free_images_with_boxes=1)
+
+
+# --- real data: Magnetic Tile masks as maps give back their own boxes --------------------------
+
+def _mt_subset(root):
+    rels = list_image_relpaths(root, exclude_suffixes=('.png',))
+    subset = []
+    for cls in MT_DEFECT_CLASSES:
+        subset += [r for r in rels if r.parts[0] == cls][:10]
+    return subset + [r for r in rels if r.parts[0] == 'MT_Free'][:20]
+
+
+def _component_boxes(mask_path):
+    """Boxes of the 8-connected mask components above the min-area rule (independent of agssp)."""
+    mask = (cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE) > 127).astype(np.uint8)
+    h, w = mask.shape
+    _, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    min_area = max((h // 100) * (w // 100), 10)
+    return sorted((float(x), float(y), float(x + bw), float(y + bh))
+                  for x, y, bw, bh, area in stats[1:] if area >= min_area)
+
+
+def test_magnetic_tile_masks_as_maps_give_back_their_boxes(magnetic_tile_root, tmp_path):
+    subset = _mt_subset(magnetic_tile_root)
+    img_dir, map_dir = tmp_path / 'img', tmp_path / 'maps'
+    for rel in subset:
+        (img_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+        (img_dir / rel).symlink_to(magnetic_tile_root / rel)
+    assert write_baseline_maps(magnetic_tile_root, map_dir, subset, 'mask') == []
+    out = tmp_path / 'ann.json'
+    summary, writer = export_pseudo_boxes_coco(img_dir, map_dir, out,
+                                               dict(type='absolute', value=0.5), workers=2)
+    assert summary['images'] == len(subset) and summary['skipped'] == 0
+
+    boxes_by_file = {img['file_name']: [] for img in writer.images}
+    names = {img['id']: img['file_name'] for img in writer.images}
+    for ann in writer.annotations:
+        x, y, w, h = ann['bbox']
+        boxes_by_file[names[ann['image_id']]].append((x, y, x + w, y + h))
+    n_defect_with_regions = 0
+    for rel in subset:
+        expected = _component_boxes((magnetic_tile_root / rel).with_suffix('.png'))
+        got = sorted(boxes_by_file[rel.as_posix()])
+        assert got == expected, rel
+        if rel.parts[0] == 'MT_Free':
+            assert got == [], rel
+        elif expected:  # some masks are empty or hold only sub-min-area specks
+            n_defect_with_regions += 1
+            assert got, rel
+    assert n_defect_with_regions >= 45
+    gt = dict(images=writer.images,
+              annotations=[dict(id=a['id'], image_id=a['image_id'], bbox=a['bbox'])
+                           for a in writer.annotations])
+    quality = pseudo_box_quality(gt, writer.to_dict())
+    assert quality['overall']['recall'] == 1.0 and quality['overall']['precision'] == 1.0

@@ -5,6 +5,9 @@ dict with a ``type``, the dataloader's ``collate_fn`` included, and mmengine the
 ``_scope_`` to the collate function as an argument. Collate functions (mmyolo's too) live in
 mmengine's root registry, so that scope is dropped.
 
+CPU-only distributed runs: mmengine's torchrun launcher calls ``torch.cuda.set_device`` first,
+which fails without a GPU; there the process group is started without it (gloo).
+
 Checkpoints: torch >= 2.6 loads with ``weights_only=True``. mmengine checkpoints also hold the
 message hub: ``HistoryBuffer`` objects with numpy arrays, numpy scalars and dtypes, and the
 buffer's statistics methods pickled as ``getattr(HistoryBuffer, 'mean')``. Rather than turning
@@ -68,8 +71,26 @@ def _patch_runner_collate_scope():
     Runner.build_dataloader = staticmethod(build_dataloader)
 
 
+def _patch_cpu_distributed_init():
+    from mmengine.dist import utils as dist_utils
+    init = dist_utils._init_dist_pytorch
+    if getattr(init, '_agssp_patched', False):
+        return
+
+    @functools.wraps(init)
+    def init_dist_pytorch(backend, init_backend='torch', **kwargs):
+        if torch.cuda.is_available() or init_backend != 'torch':
+            return init(backend, init_backend=init_backend, **kwargs)
+        backend = 'gloo' if backend == 'nccl' else backend
+        torch.distributed.init_process_group(backend=backend, **kwargs)
+
+    init_dist_pytorch._agssp_patched = True
+    dist_utils._init_dist_pytorch = init_dist_pytorch
+
+
 def apply():
     """Apply every compatibility adjustment; safe to call more than once."""
     if hasattr(torch.serialization, 'add_safe_globals'):
         torch.serialization.add_safe_globals(checkpoint_safe_globals())
     _patch_runner_collate_scope()
+    _patch_cpu_distributed_init()

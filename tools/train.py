@@ -7,6 +7,9 @@ from agssp.engine import add_runner_args, build_runner
 def main():
     parser = add_runner_args(argparse.ArgumentParser(description=__doc__))
     parser.add_argument('--amp', action='store_true', help='mixed precision (CUDA only)')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the lr by the total batch size (GPUs x batch per GPU) '
+                        'over the config\'s auto_scale_lr.base_batch_size')
     parser.add_argument('--resume', nargs='?', const='auto', default=None,
                         help='resume from the latest checkpoint in the work dir, '
                         'or from the checkpoint given')

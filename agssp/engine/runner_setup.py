@@ -1,10 +1,12 @@
 """One place that turns command-line arguments and a config file into an mmengine Runner."""
 import argparse
+import inspect
 import os
 from pathlib import Path
 
 import torch
 from mmengine.config import Config, DictAction
+from mmengine.registry import MODELS
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 
@@ -39,13 +41,31 @@ def distributed_backend() -> str:
     return 'nccl' if torch.cuda.is_available() else 'gloo'
 
 
+def cpu_distributed_settings(cfg: Config) -> None:
+    """Several CPU processes: DDP without device ids, and no SyncBatchNorm (GPU only)."""
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel', broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    cfg.model_wrapper_cfg = dict(wrapper, device_ids=None)
+    if cfg.get('sync_bn'):
+        cfg.sync_bn = None
+    model_cfg = cfg.get('model')
+    if isinstance(model_cfg, dict) and isinstance(model_cfg.get('type'), str):
+        with MODELS.switch_scope_and_registry(cfg.get('default_scope')) as registry:
+            model_cls = registry.get(model_cfg['type'])
+        if model_cls is not None and 'use_syncbn' in inspect.signature(model_cls).parameters:
+            model_cfg['use_syncbn'] = False  # mmyolo detectors convert BN when world size > 1
+
+
 def prepare_config(args, cfg: Config) -> Config:
-    """Apply work dir, launcher, backend, AMP, resume and checkpoint options to a config."""
+    """Apply work dir, launcher, backend, AMP, lr scaling, resume and checkpoint options."""
     cfg.launcher = args.launcher
     if args.launcher != 'none':
         os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
         cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
         cfg.env_cfg.dist_cfg['backend'] = distributed_backend()
+        if not torch.cuda.is_available():
+            cpu_distributed_settings(cfg)
     if args.work_dir:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
@@ -55,6 +75,11 @@ def prepare_config(args, cfg: Config) -> Config:
             raise SystemExit('error: --amp needs a CUDA device (none is available)')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if getattr(args, 'auto_scale_lr', False):
+        if not cfg.get('auto_scale_lr', {}).get('base_batch_size'):
+            raise SystemExit('error: --auto-scale-lr needs auto_scale_lr.base_batch_size '
+                             'in the config')
+        cfg.auto_scale_lr.enable = True
     resume = getattr(args, 'resume', None)
     if resume == 'auto':
         cfg.resume, cfg.load_from = True, None

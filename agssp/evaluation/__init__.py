@@ -1,1 +1,2 @@
-"""Evaluation: anomaly-map metrics, pseudo-box quality and detection metrics."""
+"""Evaluation: anomaly-map metrics and the quality of pseudo boxes."""
+from agssp.evaluation import anomaly_metrics  # noqa: F401

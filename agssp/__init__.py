@@ -8,6 +8,6 @@ from agssp import compat
 
 compat.apply()
 
-from agssp import anomaly, datasets  # noqa: E402,F401  (registration)
+from agssp import anomaly, datasets, models  # noqa: E402,F401  (registration)
 
 __version__ = '0.1.0'

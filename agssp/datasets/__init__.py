@@ -1,2 +1,2 @@
 """Datasets, converters and transforms (registered into mmdet / mmyolo / mmpretrain)."""
-from agssp.datasets import pseudo_box_dataset  # noqa: F401  (registration)
+from agssp.datasets import anomaly_map_dataset, pseudo_box_dataset, transforms  # noqa: F401

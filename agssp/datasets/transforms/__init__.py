@@ -1,0 +1,9 @@
+"""Transforms for anomaly-map pretraining: load the map, move it with the image, pack it."""
+from agssp.datasets.transforms.formatting import (ANOMALY_MAP_FIELD, PackAnomalyInputs,
+                                                  stack_anomaly_maps)
+from agssp.datasets.transforms.geometric import RandomResizedCropWithMap
+from agssp.datasets.transforms.loading import LoadAnomalyMap
+from agssp.datasets.transforms.wrappers import MultiViewWithMap
+
+__all__ = ['ANOMALY_MAP_FIELD', 'LoadAnomalyMap', 'MultiViewWithMap', 'PackAnomalyInputs',
+           'RandomResizedCropWithMap', 'stack_anomaly_maps']

@@ -1,0 +1,85 @@
+"""Every AGBP config and its baseline twin builds and runs one training step on tiny inputs;
+the recipes carry the paper's numbers."""
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from agbp_helpers import CONFIG_DIR, one_training_step, tiny_config, write_tiny_agbp_data
+
+torch.set_num_threads(1)
+
+CONFIGS = sorted(p.name for p in CONFIG_DIR.glob('*.py'))
+# total batch (8 GPUs x per-GPU batch) = auto_scale_lr.base_batch_size, per the paper
+RECIPES = {
+    'cspdarknet-yolov8s_8xb128-200e_metal': (1024, 0.01, 200),
+    'resnet50_8xb128-200e_metal': (1024, 0.01, 200),
+    'swin-base-w7_8xb40-200e_metal-224px': (320, 5e-4 * 320 / 512, 200),
+    'simmim_swin-base-w6_8xb56-500e_metal-192px': (448, 1e-4 * 448 / 512, 500),
+    'mocov3_resnet50_8xb128-200e_metal': (1024, 9.6 * 1024 / 4096, 200),
+}
+
+
+@pytest.fixture(scope='module')
+def tiny_data(tmp_path_factory):
+    return write_tiny_agbp_data(tmp_path_factory.mktemp('agbp'))
+
+
+def _twins(recipe):
+    """The AGBP config of a recipe and its baseline (classification-only or the plain method)."""
+    baseline = f'cls_{recipe}.py' if f'cls_{recipe}.py' in CONFIGS else f'{recipe}.py'
+    return f'agbp_{recipe}.py', baseline
+
+
+def test_every_recipe_has_an_agbp_config_and_a_baseline_twin():
+    for recipe in RECIPES:
+        assert set(_twins(recipe)) <= set(CONFIGS), recipe
+
+
+@pytest.mark.parametrize('name', CONFIGS)
+def test_config_runs_one_training_step(name, tiny_data):
+    cfg = tiny_config(name, *tiny_data)
+    model, log_vars = one_training_step(cfg)
+    assert torch.isfinite(log_vars['loss'])
+    if name.startswith('agbp_'):
+        assert torch.isfinite(log_vars['loss_distill']) and log_vars['loss_distill'] > 0
+        assert any(key.startswith('distill_cos_out') for key in log_vars)
+    else:
+        assert 'loss_distill' not in log_vars
+
+
+@pytest.mark.parametrize('recipe', sorted(RECIPES))
+def test_recipe_numbers(recipe):
+    total, lr, epochs = RECIPES[recipe]
+    for name in _twins(recipe):
+        cfg = Config.fromfile(str(CONFIG_DIR / name))
+        assert cfg.auto_scale_lr == dict(base_batch_size=total, enable=False)
+        assert 8 * cfg.train_dataloader.batch_size == total
+        assert cfg.optim_wrapper.optimizer.lr == pytest.approx(lr)
+        assert cfg.train_cfg.max_epochs == epochs
+        assert cfg.data_preprocessor.mean == [110.30, 113.43, 109.91]
+        assert cfg.data_preprocessor.std == [32.03, 30.61, 30.27]
+        assert cfg.custom_imports.imports == ['agssp']
+
+
+def test_frozen_stages_stay_frozen_and_distilled_stages_learn(tiny_data):
+    cfg = tiny_config('agbp_cspdarknet-yolov8s_8xb128-200e_metal.py', *tiny_data)
+    cfg.optim_wrapper.optimizer.lr = 0.1
+    torch.manual_seed(0)
+    model, _ = one_training_step(cfg)
+    backbone = model.backbone
+    assert not any(p.requires_grad for m in (backbone.stem, backbone.stage1, backbone.stage2)
+                   for p in m.parameters())
+    assert all(p.requires_grad for p in backbone.stage4.parameters())
+    assert model.distill_head.in_indices == (0, 1) and backbone.out_indices == (3, 4)
+
+
+def test_short_run_config_is_small_and_holds_images_out():
+    cfg = Config.fromfile(str(CONFIG_DIR / 'agbp_cspdarknet-yolov8s_cpu-short_mt-neu.py'))
+    dataset = cfg.train_dataloader.dataset
+    assert dataset.split == 'train' and dataset.heldout_fraction > 0
+    assert cfg.train_cfg.max_iters <= 1000
+    crop = [t for t in dataset.pipeline if t['type'] == 'RandomResizedCropWithMap'][0]
+    assert crop['scale'] <= 128
+    assert Path(cfg.filename).name in CONFIGS

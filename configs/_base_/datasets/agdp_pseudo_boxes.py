@@ -1,0 +1,27 @@
+# AGDP training data: unlabelled images and their anomaly maps (.npy, paths mirroring the
+# images), thresholded into single-class pseudo-defect boxes on the fly (PseudoBoxDataset; the
+# paper's threshold: mean of the map maxima - 0.1) or read from the COCO file that
+# tools/anomaly_maps_to_coco.py wrote from the same maps (file_name relative to img_dir).
+# Environment: AGSSP_AGDP_IMG_DIR, AGSSP_AGDP_MAP_DIR (defaults: the AGBP data's folders),
+# AGSSP_AGDP_BOXES = maps (default: on the fly) or the path of that COCO file.
+# agdp_data.dataset is the train dataset without pipeline / filter_cfg (the detector configs
+# add those). StrictCocoDataset (mmyolo's COCO dataset, serving mmdet detectors too and letting
+# Mosaic draw images) checks that the file's categories are the classes here.
+agdp_data = dict(
+    boxes='{{$AGSSP_AGDP_BOXES:maps}}',
+    img_dir='{{$AGSSP_AGDP_IMG_DIR:data/agbp/images}}',
+    map_dir='{{$AGSSP_AGDP_MAP_DIR:data/agbp/maps}}',
+    exclude_suffixes=(),
+    threshold=dict(type='mean_max', offset=-0.1),
+    classes=('defect', ),
+)
+if agdp_data['boxes'] == 'maps':
+    agdp_data['dataset'] = dict(
+        type='PseudoBoxDataset', data_root='', img_dir=agdp_data['img_dir'],
+        map_dir=agdp_data['map_dir'], threshold=agdp_data['threshold'],
+        exclude_suffixes=agdp_data['exclude_suffixes'])
+else:
+    agdp_data['dataset'] = dict(
+        type='StrictCocoDataset', data_root='', ann_file=agdp_data['boxes'],
+        data_prefix=dict(img=agdp_data['img_dir']),
+        metainfo=dict(classes=agdp_data['classes']))

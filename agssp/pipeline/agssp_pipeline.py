@@ -1,0 +1,222 @@
+"""The AGSSP run, stage by stage: data, maps, AGBP, pseudo boxes, AGDP, fine-tuning, report.
+
+Each stage reads what earlier stages wrote (paths derived from the work dir, never passed
+around in memory), so a stopped run resumes at the stage it was in.
+"""
+import json
+from pathlib import Path
+
+from agssp.pipeline.config_edit import (REPO_ROOT, dump_stage_config, load_stage_config,
+                                        rescale_yolo_pipelines)
+from agssp.pipeline.stage_runner import Stage
+from agssp.pipeline.training import evaluate_checkpoint, train
+
+STAGE_NAMES = ('data', 'anomaly_model', 'anomaly_maps', 'agbp', 'pseudo_boxes', 'agdp',
+               'finetune', 'report')
+
+
+class AgsspPipeline:
+    """Stages of one pipeline config (see ``configs/pipeline/demo.py``) under ``work_dir``."""
+
+    def __init__(self, cfg, work_dir, log=print):
+        self.cfg, self.work_dir, self.log = cfg, Path(work_dir), log
+
+    # ---- where each stage keeps its results -------------------------------------------------
+    def stage_dir(self, name) -> Path:
+        return self.work_dir / f'{STAGE_NAMES.index(name) + 1:02d}_{name}'
+
+    def data_info(self) -> dict:
+        return json.loads((self.stage_dir('data') / 'data.json').read_text())
+
+    @property
+    def maps_dir(self) -> Path:
+        return self.stage_dir('anomaly_maps') / 'maps'
+
+    @property
+    def backbone_file(self) -> Path:
+        return self.stage_dir('agbp') / 'backbone.pth'
+
+    @property
+    def agdp_checkpoint(self) -> Path:
+        return Path((self.stage_dir('agdp') / 'last_checkpoint').read_text().strip())
+
+    # ---- stages --------------------------------------------------------------------------------
+    def stages(self):
+        c = self.cfg
+        return [
+            Stage('data', dict(c.data), self.run_data),
+            Stage('anomaly_model', dict(c.anomaly), self.run_anomaly_model),
+            Stage('anomaly_maps', dict(c.anomaly), self.run_anomaly_maps),
+            Stage('agbp', dict(c.agbp), self.run_agbp),
+            Stage('pseudo_boxes', dict(c.pseudo_boxes), self.run_pseudo_boxes),
+            Stage('agdp', dict(c.agdp, pseudo_boxes=dict(c.pseudo_boxes)), self.run_agdp),
+            Stage('finetune', dict(c.finetune), self.run_finetune),
+            Stage('report', dict(c.get('report', {})), self.run_report),
+        ]
+
+    def run_data(self, out: Path) -> dict:
+        from agssp.pipeline.data_sources import prepare_data
+        info = prepare_data(dict(self.cfg.data), out)
+        (out / 'data.json').write_text(json.dumps(info, indent=1))
+        return dict(unlabelled=info['num_unlabelled'], labelled_train=info['num_train'],
+                    labelled_val=info['num_val'], sources=info['sources'])
+
+    def run_anomaly_model(self, out: Path) -> dict:
+        from agssp.anomaly.maps_io import list_images
+        from agssp.anomaly.synthseg.trainer import train_from_config
+        info = self.data_info()
+        cfg = load_stage_config(self.cfg.anomaly['config'], self.cfg.anomaly.get('overrides'))
+        dump_stage_config(cfg, out / 'config.py')
+        root = Path(info['unlabelled_dir'])
+        paths = [root / rel for rel in list_images(root)
+                 if rel.suffix.lower() not in info.get('exclude_suffixes', [])]
+        log = train_from_config(cfg, paths, out, resume=True)
+        return dict(images=len(paths), final_loss=log.get('final_loss'))
+
+    def run_anomaly_maps(self, out: Path) -> dict:
+        from agssp.anomaly.build import build_anomaly_model
+        from agssp.anomaly.writer import generate_anomaly_maps
+        info = self.data_info()
+        cfg = load_stage_config(self.cfg.anomaly['config'], self.cfg.anomaly.get('overrides'))
+        cfg.checkpoint = str(self.stage_dir('anomaly_model') / 'synthseg.pth')
+        model = build_anomaly_model(cfg)
+        manifest = generate_anomaly_maps(
+            model, info['unlabelled_dir'], self.maps_dir, batch_size=cfg.get('batch_size', 16),
+            num_workers=cfg.get('num_workers', 2), suffixes=info.get('image_suffixes'),
+            settings=dict(config=self.cfg.anomaly['config'], checkpoint=cfg.checkpoint))
+        summary = dict(maps=len(manifest['written']), skipped=len(manifest['skipped']))
+        if info.get('unlabelled_mask_dir'):
+            from agssp.evaluation.anomaly_map_eval import evaluate_map_folder
+            evaluation = evaluate_map_folder(self.maps_dir, info['unlabelled_dir'],
+                                             info['unlabelled_mask_dir'])
+            (out / 'map_metrics.json').write_text(json.dumps(evaluation.results, indent=1))
+            summary['metrics'] = evaluation.results['overall']
+        return summary
+
+    def run_agbp(self, out: Path) -> dict:
+        from agssp.models.backbone_export import (export_backbone, load_agbp_state_dict,
+                                                  save_backbone_checkpoint)
+        info, agbp = self.data_info(), self.cfg.agbp
+        cfg = load_stage_config(agbp['config'], agbp.get('overrides'))
+        dataset = cfg.train_dataloader.dataset
+        dataset.data_root = ''
+        dataset.data_prefix = dict(img_path=info['unlabelled_dir'], map_path=str(self.maps_dir))
+        dataset.num_sources = len(info['sources'])
+        dataset.exclude_suffixes = tuple(info.get('exclude_suffixes', ()))
+        cfg.model.head.num_classes = len(info['sources'])
+        config = dump_stage_config(cfg, out / 'config.py')
+        checkpoint = train(config, out, self.log)
+        state, report = export_backbone(load_agbp_state_dict(checkpoint), agbp['target'])
+        save_backbone_checkpoint(self.backbone_file, state, dict(source=str(checkpoint), **report))
+        return dict(checkpoint=str(checkpoint), backbone=str(self.backbone_file))
+
+    def run_pseudo_boxes(self, out: Path) -> dict:
+        from agssp.box_drawing import draw_coco_sample
+        from agssp.pseudo_boxes import export_pseudo_boxes_coco
+        info, pb = self.data_info(), self.cfg.pseudo_boxes
+        summary, writer = export_pseudo_boxes_coco(
+            info['unlabelled_dir'], self.maps_dir, out / 'pseudo_boxes.json',
+            threshold_cfg=pb.get('threshold'), box_cfg=pb.get('box_cfg'),
+            workers=pb.get('workers', 2), exclude_suffixes=info.get('exclude_suffixes', ()))
+        draw_coco_sample(writer.to_dict(), info['unlabelled_dir'], out / 'samples',
+                         count=pb.get('num_drawn', 8))
+        result = {k: summary[k] for k in ('images', 'images_with_boxes', 'boxes', 'skipped')}
+        result['threshold'] = summary['threshold']
+        if info.get('unlabelled_boxes'):
+            from agssp.evaluation.box_quality import pseudo_box_quality
+            gt = json.loads(Path(info['unlabelled_boxes']).read_text())
+            quality = pseudo_box_quality(gt, writer.to_dict())
+            result['quality'] = quality['overall']
+        return result
+
+    def run_agdp(self, out: Path) -> dict:
+        info, agdp = self.data_info(), self.cfg.agdp
+        cfg = load_stage_config(agdp['config'], agdp.get('overrides'))
+        dataset = cfg.train_dataloader.dataset
+        dataset.update(img_dir=info['unlabelled_dir'], map_dir=str(self.maps_dir),
+                       exclude_suffixes=tuple(info.get('exclude_suffixes', ())),
+                       threshold=dict(self.cfg.pseudo_boxes.get('threshold') or {}) or None)
+        if self.cfg.pseudo_boxes.get('box_cfg'):
+            dataset.box_cfg = dict(self.cfg.pseudo_boxes['box_cfg'])
+        cfg.model.backbone.init_cfg.checkpoint = str(self.backbone_file)
+        self._apply_schedule(cfg, agdp)
+        config = dump_stage_config(cfg, out / 'config.py')
+        return dict(checkpoint=str(train(config, out, self.log)))
+
+    def run_finetune(self, out: Path) -> dict:
+        info, ft = self.data_info(), self.cfg.finetune
+        results = {}
+        for seed in ft.get('seeds', [0]):
+            for run, init in (('scratch', None), ('agssp', self.agdp_checkpoint)):
+                run_dir = out / f'{run}_seed{seed}'
+                result_file = run_dir / 'result.json'
+                if not result_file.is_file():
+                    self.log(f'  fine-tuning {run} (seed {seed})')
+                    result = self._finetune_once(info, ft, run_dir, seed, init)
+                    result_file.write_text(json.dumps(result, indent=1))
+                results[f'{run}_seed{seed}'] = json.loads(result_file.read_text())
+        return dict(runs=results)
+
+    def _finetune_once(self, info, ft, run_dir, seed, init) -> dict:
+        cfg = load_stage_config(ft['config'], ft.get('overrides'))
+        for split in ('train', 'val', 'test'):
+            loader = cfg.get(f'{split}_dataloader')
+            if loader is None:
+                continue
+            ann = info['val_ann'] if split != 'train' else info['train_ann']
+            img = info['val_img_dir'] if split != 'train' else info['train_img_dir']
+            loader.dataset.update(data_root='', ann_file=ann, data_prefix=dict(img=img),
+                                  metainfo=dict(classes=tuple(info['classes'])))
+        for key in ('val_evaluator', 'test_evaluator'):
+            cfg[key].ann_file = info['val_ann']
+            cfg[key].outfile_prefix = str(run_dir / 'predictions')
+        num_classes = len(info['classes'])
+        cfg.model.bbox_head.head_module.num_classes = num_classes
+        cfg.model.train_cfg.assigner.num_classes = num_classes
+        cfg.randomness = dict(seed=int(seed))
+        cfg.load_from = str(init) if init else None
+        self._apply_schedule(cfg, ft)
+        config = dump_stage_config(cfg, run_dir / 'config.py')
+        checkpoint = train(config, run_dir, self.log, best=True)
+        metrics = evaluate_checkpoint(config, checkpoint, run_dir, info['val_ann'])
+        return dict(checkpoint=str(checkpoint), init=str(init) if init else 'scratch',
+                    seed=int(seed), **metrics)
+
+    def _apply_schedule(self, cfg, stage_cfg):
+        """Image size, epochs (with the Mosaic switch) and batch size of a YOLO stage."""
+        if stage_cfg.get('img_scale'):
+            scale = tuple(stage_cfg['img_scale'])
+            for key in ('train_dataloader', 'val_dataloader', 'test_dataloader', 'custom_hooks'):
+                if cfg.get(key) is not None:
+                    cfg[key] = rescale_yolo_pipelines(cfg[key], scale)
+        epochs = stage_cfg.get('epochs')
+        if epochs:
+            close = min(stage_cfg.get('close_mosaic_epochs', 1), epochs - 1)
+            cfg.train_cfg.max_epochs = epochs
+            cfg.train_cfg.val_interval = stage_cfg.get('val_interval', 1)
+            if 'dynamic_intervals' in cfg.train_cfg:
+                cfg.train_cfg.dynamic_intervals = [(epochs - close, 1)]
+            cfg.default_hooks.param_scheduler.max_epochs = epochs
+            for hook in cfg.get('custom_hooks', []):
+                if hook.get('type', '').endswith('PipelineSwitchHook'):
+                    hook['switch_epoch'] = epochs - close
+        if stage_cfg.get('batch_size'):
+            cfg.train_dataloader.batch_size = stage_cfg['batch_size']
+        if 'num_workers' in stage_cfg:
+            for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+                loader = cfg.get(key)
+                if loader is not None:
+                    loader.num_workers = stage_cfg['num_workers']
+                    loader.persistent_workers = stage_cfg['num_workers'] > 0
+
+    def run_report(self, out: Path) -> dict:
+        from agssp.pipeline.report import write_report
+        return write_report(self, out)
+
+
+def pipeline_stages(cfg, work_dir, log=print):
+    """The pipeline's stages in order (see :func:`agssp.pipeline.stage_runner.run_stages`)."""
+    return AgsspPipeline(cfg, work_dir, log).stages()
+
+
+__all__ = ['AgsspPipeline', 'pipeline_stages', 'REPO_ROOT']

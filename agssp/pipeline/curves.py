@@ -1,0 +1,48 @@
+"""Training curves from mmengine's logs (``vis_data/scalars.json``), drawn as PNG."""
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def read_scalars(work_dir) -> list:
+    """Every logged record of a Runner work dir, oldest run first (resumed runs included)."""
+    records = []
+    for path in sorted(Path(work_dir).glob('*/vis_data/scalars.json')):
+        for line in path.read_text().splitlines():
+            if line.strip():
+                records.append(json.loads(line))
+    return records
+
+
+def series(records, key, x_key='step'):
+    """(x, y) of every record holding ``key``; a resumed run overwrites repeated steps."""
+    points = {}
+    for rec in records:
+        if key in rec and x_key in rec:
+            points[rec[x_key]] = rec[key]
+    xs = sorted(points)
+    return xs, [points[x] for x in xs]
+
+
+def plot_curves(curves: dict, title, xlabel, ylabel, out_png) -> Path:
+    """One figure with a line per ``label -> (x, y)``; saved as PNG."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.4), dpi=110)
+    for label, (xs, ys) in curves.items():
+        if xs:
+            ax.plot(xs, ys, marker='o' if len(xs) < 30 else None, ms=3, label=label)
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    if any(xs for xs, _ in curves.values()):
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    out_png = Path(out_png)
+    out_png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png)
+    plt.close(fig)
+    return out_png

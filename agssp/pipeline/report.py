@@ -1,0 +1,158 @@
+"""The pipeline's report: ``report.md`` with its PNG figures and the results table."""
+import json
+from pathlib import Path
+from statistics import mean, pstdev
+
+import cv2
+import numpy as np
+
+from agssp.anomaly.maps_io import load_anomaly_map, map_relpath
+from agssp.box_drawing import draw_boxes, save_png
+from agssp.evaluation.map_overlays import render_overlay
+from agssp.pipeline.curves import plot_curves, read_scalars, series
+from agssp.pipeline.stage_runner import DONE_FILE
+
+
+def _grid(images, columns):
+    """Tile same-height BGR images into rows of ``columns`` (padded with white)."""
+    height = max(im.shape[0] for im in images)
+    width = max(im.shape[1] for im in images)
+    cells = [cv2.copyMakeBorder(im, 0, height - im.shape[0], 0, width - im.shape[1] + 6,
+                                cv2.BORDER_CONSTANT, value=(255, 255, 255)) for im in images]
+    while len(cells) % columns:
+        cells.append(np.full_like(cells[0], 255))
+    rows = [np.hstack(cells[i:i + columns]) for i in range(0, len(cells), columns)]
+    return np.vstack(rows)
+
+
+def _stage_summary(pipeline, name) -> dict:
+    done = pipeline.stage_dir(name) / DONE_FILE
+    return json.loads(done.read_text())['summary'] if done.is_file() else {}
+
+
+def maps_figure(pipeline, info, out_png, count=6):
+    """Images of the unlabelled pool with their mask and anomaly map."""
+    img_dir, mask_dir = Path(info['unlabelled_dir']), info.get('unlabelled_mask_dir')
+    gt = json.loads(Path(info['unlabelled_boxes']).read_text()) if info.get(
+        'unlabelled_boxes') else None
+    with_defect = {gt['images'][a['image_id'] - 1]['file_name'] for a in gt['annotations']} \
+        if gt else set()
+    rels = sorted(with_defect)[:count] if with_defect else [
+        r.as_posix() for r in sorted(img_dir.rglob('*.png'))[:count]]
+    maps = [load_anomaly_map(pipeline.maps_dir / map_relpath(r)) for r in rels]
+    high = float(np.percentile([m.max() for m in maps], 99)) if maps else 1.0
+    low = float(min(m.min() for m in maps)) if maps else 0.0
+    panels = []
+    for rel, amap in zip(rels, maps):
+        image = cv2.imread(str(img_dir / rel), cv2.IMREAD_COLOR)
+        mask = cv2.imread(str(Path(mask_dir) / Path(rel).with_suffix('.png')),
+                          cv2.IMREAD_GRAYSCALE) if mask_dir else np.zeros(image.shape[:2], np.uint8)
+        panels.append(render_overlay(image, (mask > 127).astype(np.uint8), amap, (low, high)))
+    return save_png(out_png, _grid(panels, 2)) if panels else None
+
+
+def pseudo_boxes_figure(pipeline, out_png):
+    """The drawn samples of the pseudo-box stage, tiled."""
+    files = sorted((pipeline.stage_dir('pseudo_boxes') / 'samples').rglob('*.png'))
+    images = [cv2.imread(str(f), cv2.IMREAD_COLOR) for f in files]
+    images = [im for im in images if im is not None]
+    return save_png(out_png, _grid(images, 4)) if images else None
+
+
+def detections_figure(run_results, info, out_png, count=4, score_thr=0.3):
+    """Held-out images: ground truth (green) and each run's detections (red), side by side."""
+    gt = json.loads(Path(info['val_ann']).read_text())
+    rows = []
+    for image in gt['images'][:count]:
+        picture = cv2.imread(str(Path(info['val_img_dir']) / image['file_name']), cv2.IMREAD_COLOR)
+        gt_boxes = [[a['bbox'][0], a['bbox'][1], a['bbox'][0] + a['bbox'][2],
+                     a['bbox'][1] + a['bbox'][3]] for a in gt['annotations']
+                    if a['image_id'] == image['id']]
+        panels = [draw_boxes(picture, gt_boxes, color=(0, 200, 0))]
+        for result in run_results.values():
+            dets = [d for d in json.loads(Path(result['predictions']).read_text())
+                    if d['image_id'] == image['id'] and d['score'] >= score_thr]
+            boxes = [[d['bbox'][0], d['bbox'][1], d['bbox'][0] + d['bbox'][2],
+                      d['bbox'][1] + d['bbox'][3]] for d in dets]
+            panels.append(draw_boxes(picture, boxes, [d['score'] for d in dets]))
+        rows.append(np.hstack([cv2.copyMakeBorder(p, 0, 4, 0, 4, cv2.BORDER_CONSTANT,
+                                                  value=(255, 255, 255)) for p in panels]))
+    return save_png(out_png, np.vstack(rows)) if rows else None
+
+
+def results_tables(runs: dict) -> str:
+    """Markdown: mean (spread) of mAP per initialisation, then per class and per run."""
+    by_init = {}
+    for name, result in runs.items():
+        by_init.setdefault(name.split('_seed')[0], []).append(result)
+    lines = ['| initialisation | runs | mAP@0.5 | mAP@0.5:0.95 |', '|---|---|---|---|']
+    for init, results in by_init.items():
+        m50 = [r['overall']['mAP50'] for r in results]
+        m = [r['overall']['mAP'] for r in results]
+        lines.append(f'| {init} | {len(results)} | {mean(m50):.3f} (± {pstdev(m50):.3f}) | '
+                     f'{mean(m):.3f} (± {pstdev(m):.3f}) |')
+    classes = list(next(iter(runs.values()))['per_class'])
+    lines += ['', '| run | ' + ' | '.join(classes) + ' |',
+              '|---|' + '---|' * len(classes)]
+    for name, result in runs.items():
+        cells = [f"{result['per_class'][c]['mAP50']:.3f} / {result['per_class'][c]['mAP']:.3f}"
+                 for c in classes]
+        lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
+    lines.append('')
+    lines.append('Per class: mAP@0.5 / mAP@0.5:0.95 on the held-out split.')
+    return '\n'.join(lines)
+
+
+def write_report(pipeline, out: Path) -> dict:
+    """Write ``report.md`` and its figures into ``out`` (and a copy of the md in the work dir)."""
+    info = pipeline.data_info()
+    fig = {}
+    fig['maps'] = maps_figure(pipeline, info, out / 'maps.png')
+    fig['pseudo_boxes'] = pseudo_boxes_figure(pipeline, out / 'pseudo_boxes.png')
+    agbp_logs = read_scalars(pipeline.stage_dir('agbp'))
+    fig['agbp_loss'] = plot_curves(
+        {key: series(agbp_logs, key) for key in ('loss', 'loss_distill', 'loss_cls')},
+        'AGBP training loss', 'iteration', 'loss', out / 'agbp_loss.png')
+    fig['agdp_loss'] = plot_curves(
+        {key: series(read_scalars(pipeline.stage_dir('agdp')), key)
+         for key in ('loss', 'loss_cls', 'loss_bbox')},
+        'AGDP training loss (pseudo boxes)', 'iteration', 'loss', out / 'agdp_loss.png')
+    runs = _stage_summary(pipeline, 'finetune').get('runs', {})
+    finetune_dir = pipeline.stage_dir('finetune')
+    fig['finetune_map'] = plot_curves(
+        {name: series(read_scalars(finetune_dir / name), 'coco/bbox_mAP_50') for name in runs},
+        'Fine-tuning: held-out mAP@0.5', 'epoch', 'mAP@0.5', out / 'finetune_map50.png')
+    seeds = sorted({r['seed'] for r in runs.values()})
+    first_seed = {k: v for k, v in runs.items() if v['seed'] == seeds[0]} if seeds else {}
+    fig['detections'] = detections_figure(first_seed, info, out / 'detections.png') \
+        if first_seed else None
+
+    stages = {name: _stage_summary(pipeline, name) for name in
+              ('data', 'anomaly_model', 'anomaly_maps', 'agbp', 'pseudo_boxes', 'agdp',
+               'finetune')}
+    total = sum(s.get('elapsed_s', 0) for s in stages.values())
+    md = ['# AGSSP pipeline report', '',
+          f'Work dir: `{pipeline.work_dir}`. Stage times (minutes): ' + ', '.join(
+              f"{k} {v.get('elapsed_s', 0) / 60:.1f}" for k, v in stages.items())
+          + f'; total {total / 60:.1f}.', '',
+          '## Results: fine-tuning on the labelled split', '',
+          'Detection on the held-out split, from scratch and from the AGSSP detector (AGBP '
+          'backbone + AGDP neck/head), same labelled images, same schedule.', '',
+          results_tables(runs) if runs else '(no fine-tuning results)', '',
+          '![mAP curves](finetune_map50.png)', '',
+          '![detections](detections.png)', '',
+          'Detections: ground truth (green), then each run (' + ', '.join(first_seed)
+          + ') with boxes scored >= 0.3 (red).', '',
+          '## Anomaly maps', '',
+          f"Pool: {info['num_unlabelled']} unlabelled images, sources {info['sources']}.",
+          '```', json.dumps(stages['anomaly_maps'], indent=1), '```', '',
+          '![maps](maps.png)', '',
+          '## Pseudo boxes', '', '```', json.dumps(stages['pseudo_boxes'], indent=1), '```', '',
+          '![pseudo boxes](pseudo_boxes.png)', '',
+          '## AGBP and AGDP', '', '![AGBP loss](agbp_loss.png)', '', '![AGDP loss](agdp_loss.png)',
+          '']
+    (out / 'report.md').write_text('\n'.join(md))
+    (pipeline.work_dir / 'report.md').write_text(
+        '\n'.join(md).replace('](', f']({out.name}/'))
+    return dict(report=str(out / 'report.md'),
+                figures={k: str(v) for k, v in fig.items() if v is not None})

@@ -11,7 +11,7 @@ import torch
 
 import agssp  # noqa: F401  (registration)
 from agssp.anomaly.build import build_anomaly_model
-from agssp.anomaly.synthseg import (GENERATORS, GaussianMemory, SynthSeg, SyntheticDefects,
+from agssp.anomaly.synthseg import (GENERATORS, GaussianMemory, SyntheticDefects,
                                     texture_channels, texture_features)
 from agssp.anomaly.synthseg.synthetic import visible_change_mask
 from agssp.anomaly.synthseg.trainer import (MODEL_FILE, STATE_FILE, TrainSettings,
@@ -221,7 +221,7 @@ def test_train_tool_on_a_folder(tmp_path):
     config = REPO / 'configs' / 'anomaly' / 'synthseg_magnetic_tile.py'
     options = ['model.input_size=(64,64)', 'model.widths=(4,8,8,8,8)',
                'model.decoder_channels=8', 'train.iterations=2', 'train.batch_size=2',
-               'train.bf16=False']
+               'train.bf16=False', 'train.num_threads=None']
     code = train_anomaly_model.main([str(config), '--img-dir', str(img_dir), '--work-dir',
                                      str(tmp_path / 'work'), '--no-progress',
                                      '--cfg-options', *options])

@@ -20,6 +20,7 @@ def _run_tool(cmd, work_dir, log_name, log):
             full_log.write(line)
             tail = (tail + [line])[-40:]
             if any(marker in line for marker in PROGRESS_MARKERS):
+                full_log.flush()
                 log('    ' + line.strip()[:200])
         if proc.wait() != 0:
             raise RuntimeError(f'{Path(cmd[1]).name} failed; last lines of '

@@ -7,6 +7,6 @@ input_size = (224, 224)
 # NEU-DET images are not aligned crops of one part: the memories pool all cells.
 model = dict(input_size=input_size, layout='global')
 
-train = dict(iterations=400)
+train = dict(iterations=1000)
 
 checkpoint = 'work_dirs/synthseg_neu/synthseg.pth'

@@ -10,6 +10,7 @@ that ``checkpoint=`` in an anomaly-map config loads; ``train_log.json`` and ``lo
 record the run.
 """
 import io
+import json
 import logging
 import math
 import time
@@ -53,6 +54,8 @@ class TrainSettings:
     synthetic: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        # Plain JSON types only (a config's ConfigDict would not load with weights_only=True).
+        self.synthetic = json.loads(json.dumps(dict(self.synthetic)))
         if self.iterations < 1 or self.batch_size < 1:
             raise ValueError(f'iterations and batch_size must be >= 1, got {self.iterations}, '
                              f'{self.batch_size}')
@@ -92,7 +95,8 @@ def load_training_images(paths: Sequence, input_size, progress: bool = True):
 
 
 def synthetic_batch(images: np.ndarray, iteration: int, settings: TrainSettings,
-                    defects: SyntheticDefects, out_stride: int) -> Tuple[torch.Tensor, torch.Tensor]:
+                    defects: SyntheticDefects,
+                    out_stride: int) -> Tuple[torch.Tensor, torch.Tensor]:
     """Network input (B, 1, H, W) and soft target (B, 1, H/s, W/s) of one iteration."""
     rng = np.random.default_rng([settings.seed, iteration])
     picks = rng.choice(len(images), settings.batch_size, replace=len(images) < settings.batch_size)
@@ -226,15 +230,25 @@ def read_image_list(list_file, img_dir) -> List[Path]:
 
 def train_from_config(cfg, paths: Sequence, work_dir, resume: bool = True,
                       progress: bool = True) -> dict:
-    """Seed, build ``cfg.model``, load ``paths``, train with ``cfg.train``; returns the log."""
+    """Seed, build ``cfg.model``, load ``paths``, train with ``cfg.train``; returns the log.
+
+    ``train.num_threads`` applies while training only; the caller's thread count is restored.
+    """
     settings = TrainSettings(**dict(cfg.get('train', {})))
+    threads = torch.get_num_threads()
     if settings.num_threads:
         torch.set_num_threads(int(settings.num_threads))
-    torch.manual_seed(settings.seed)
-    model = ANOMALY_MODELS.build(dict(cfg['model']))
-    if not isinstance(model, SynthSeg):
-        raise TypeError(f'{type(model).__name__} is not trained by this trainer (SynthSeg only)')
-    images, skipped = load_training_images(paths, model.input_size, progress)
-    logger.info('%d training images (%d skipped)', len(images), len(skipped))
-    return train_synthseg(model, images, work_dir, settings, resume=resume, progress=progress,
-                          extra_log=dict(skipped=[dict(image=p, reason=r) for p, r in skipped]))
+    try:
+        torch.manual_seed(settings.seed)
+        model = ANOMALY_MODELS.build(dict(cfg['model']))
+        if not isinstance(model, SynthSeg):
+            raise TypeError(f'{type(model).__name__} is not trained by this trainer '
+                            '(SynthSeg only)')
+        images, skipped = load_training_images(paths, model.input_size, progress)
+        logger.info('%d training images (%d skipped)', len(images), len(skipped))
+        return train_synthseg(model, images, work_dir, settings, resume=resume,
+                              progress=progress,
+                              extra_log=dict(skipped=[dict(image=p, reason=r)
+                                                      for p, r in skipped]))
+    finally:
+        torch.set_num_threads(threads)

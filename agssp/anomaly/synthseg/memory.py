@@ -9,6 +9,7 @@ Unlabelled training pools may hold defects, so the fit is trimmed: after a first
 ``trim`` fraction of samples farthest from it (per cell, or overall) is dropped and the Gaussian
 is estimated again from the rest.
 """
+import math
 from typing import Optional, Tuple
 
 import torch
@@ -52,13 +53,14 @@ class GaussianMemory(nn.Module):
 
     def _estimate(self, samples: torch.Tensor, keep: Optional[torch.Tensor]):
         """Mean and precision per cell from (cells, S, C) samples, weighted by ``keep``."""
-        weight = torch.ones(samples.shape[:2]) if keep is None else keep.float()
+        weight = (torch.ones(samples.shape[:2], device=samples.device) if keep is None
+                  else keep.float())
         total = weight.sum(1, keepdim=True).clamp(min=2)
         mean = (samples * weight[..., None]).sum(1) / total
         centred = (samples - mean[:, None]) * weight[..., None].sqrt()
         cov = centred.transpose(1, 2) @ centred / (total[..., None] - 1)
         ridge = self.shrinkage * cov.diagonal(dim1=1, dim2=2).mean(1).clamp(min=1e-6)
-        cov = cov + ridge[:, None, None] * torch.eye(cov.shape[-1])
+        cov = cov + ridge[:, None, None] * torch.eye(cov.shape[-1], device=cov.device)
         return mean, torch.linalg.inv(cov.double()).float()
 
     @staticmethod
@@ -75,7 +77,8 @@ class GaussianMemory(nn.Module):
         mean, precision = self._estimate(samples, None)
         if self.trim > 0:
             dist = self._distance(samples, mean, precision)
-            cutoff = torch.quantile(dist, 1 - self.trim, dim=1, keepdim=True)
+            rank = max(1, math.ceil((1 - self.trim) * dist.shape[1]))
+            cutoff = dist.kthvalue(rank, dim=1, keepdim=True).values
             mean, precision = self._estimate(samples, dist <= cutoff)
         self.mean.copy_(mean.float())
         self.precision.copy_(precision.float())

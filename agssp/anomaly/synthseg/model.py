@@ -85,20 +85,29 @@ class SynthSeg(AnomalyMapModel):
     def _active(self):
         return [k for k in COMPONENTS if self.weights[k] != 0]
 
-    def raw_scores(self, images: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """Un-normalised scores of the active components: segmentation (B, H/4, W/4) as a
-        probability, texture and feature (B, H/8, W/8) as Mahalanobis distances."""
-        x = standardised_grey(images)
-        active, scores = self._active(), {}
+    def _memories(self) -> Dict[str, GaussianMemory]:
+        return dict(texture=self.texture_memory, feature=self.feature_memory)
+
+    def _score_inputs(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """What each active score comes from, for standardised grey images: the segmentation
+        probability (B, H/4, W/4), and the features (B, C, H/8, W/8) a memory scores."""
+        active, inputs = self._active(), {}
         if 'segmentation' in active or 'feature' in active:
             out = self.net(x)
             if 'segmentation' in active:
-                scores['segmentation'] = torch.sigmoid(out['logits'][:, 0])
+                inputs['segmentation'] = torch.sigmoid(out['logits'][:, 0])
             if 'feature' in active:
-                scores['feature'] = self.feature_memory(F.avg_pool2d(out['features'][0], 2))
+                inputs['feature'] = F.avg_pool2d(out['features'][0], 2)
         if 'texture' in active:
-            scores['texture'] = self.texture_memory(texture_features(x, CELL))
-        return scores
+            inputs['texture'] = texture_features(x, CELL)
+        return inputs
+
+    def raw_scores(self, images: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """Un-normalised scores of the active components: segmentation (B, H/4, W/4) as a
+        probability, texture and feature (B, H/8, W/8) as Mahalanobis distances."""
+        memories = self._memories()
+        return {k: memories[k](v) if k in memories else v
+                for k, v in self._score_inputs(standardised_grey(images)).items()}
 
     def _chunks(self, tensor: torch.Tensor):
         for start in range(0, len(tensor), self.fit_batch_size):
@@ -110,34 +119,26 @@ class SynthSeg(AnomalyMapModel):
 
         ``images`` may be any real dtype in [0, 255] with 1 or 3 channels; they are converted
         chunk by chunk, so a uint8 tensor of the whole training set is fine. One forward pass:
-        the features are kept, the memories fitted, then the kept features scored.
+        the score inputs are kept, the memories fitted, then the kept features scored.
         """
         was_training = self.training
         self.eval()
-        active = self._active()
         device = self.score_centre.device
-        kept = {k: [] for k in active}
+        kept: Dict[str, list] = {}
         for batch in self._chunks(images):
-            x = standardised_grey(batch.to(device))
-            if 'segmentation' in active or 'feature' in active:
-                out = self.net(x)
-                if 'segmentation' in active:
-                    kept['segmentation'].append(torch.sigmoid(out['logits'][:, 0]).cpu())
-                if 'feature' in active:
-                    kept['feature'].append(F.avg_pool2d(out['features'][0], 2).cpu())
-            if 'texture' in active:
-                kept['texture'].append(texture_features(x, CELL).cpu())
-        memories = dict(texture=self.texture_memory, feature=self.feature_memory)
-        for k in active:
-            kept[k] = torch.cat(kept[k])
+            inputs = self._score_inputs(standardised_grey(batch.to(device)))
+            for k, v in inputs.items():
+                kept.setdefault(k, []).append(v)
+        memories = self._memories()
+        for k, parts in kept.items():
+            values = torch.cat(parts)
             if k in memories:
-                memories[k].to('cpu').fit(kept[k])
-                kept[k] = torch.cat([memories[k](chunk) for chunk in self._chunks(kept[k])])
-                memories[k].to(device)
-            i = COMPONENTS.index(k)
-            values = kept[k].numpy().ravel()
+                memories[k].fit(values)
+                values = torch.cat([memories[k](chunk) for chunk in self._chunks(values)])
+            values = values.cpu().numpy().ravel()
             centre = float(np.median(values))
             spread = float(np.percentile(values, NORM_QUANTILE)) - centre
+            i = COMPONENTS.index(k)
             self.score_centre[i] = centre
             self.score_scale[i] = max(spread, 1e-6)
         self.train(was_training)

@@ -141,9 +141,15 @@ def _save_curve(path: Path, losses: List[float]) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
-def _state_key(settings: TrainSettings, num_images: int) -> dict:
-    """What a saved training state must match to be resumed."""
-    return dict(settings=asdict(settings), num_images=int(num_images))
+BOOKKEEPING = ('num_threads', 'checkpoint_interval', 'log_interval')
+
+
+def _state_key(settings: TrainSettings, net: torch.nn.Module, num_images: int) -> dict:
+    """What a saved training state must match to be resumed: the settings that shape training,
+    the network's parameter shapes and the number of images."""
+    shaping = {k: v for k, v in asdict(settings).items() if k not in BOOKKEEPING}
+    shapes = {name: list(p.shape) for name, p in net.state_dict().items()}
+    return dict(settings=shaping, net=shapes, num_images=int(num_images))
 
 
 def train_synthseg(model: SynthSeg, images: np.ndarray, work_dir, settings: TrainSettings,
@@ -158,7 +164,7 @@ def train_synthseg(model: SynthSeg, images: np.ndarray, work_dir, settings: Trai
     net = model.net
     optimizer = torch.optim.AdamW(net.parameters(), lr=settings.lr,
                                   weight_decay=settings.weight_decay)
-    key = _state_key(settings, len(images))
+    key = _state_key(settings, net, len(images))
     start, losses, seconds, cpu_seconds = 0, [], 0.0, 0.0
     state_path = work_dir / STATE_FILE
     if resume and state_path.is_file():

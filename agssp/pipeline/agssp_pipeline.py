@@ -159,11 +159,17 @@ class AgsspPipeline:
 
     def _finetune_once(self, info, ft, run_dir, seed, init) -> dict:
         cfg = load_stage_config(ft['config'], ft.get('overrides'))
+        train_ann = info['train_ann']
+        if 'train_anns' in info:
+            if str(seed) not in info['train_anns']:
+                raise ValueError(f'fine-tuning seed {seed} has no labelled split: the data stage '
+                                 f'wrote seeds {sorted(info["train_anns"])} (data.labelled_seeds)')
+            train_ann = info['train_anns'][str(seed)]
         for split in ('train', 'val', 'test'):
             loader = cfg.get(f'{split}_dataloader')
             if loader is None:
                 continue
-            ann = info['val_ann'] if split != 'train' else info['train_ann']
+            ann = info['val_ann'] if split != 'train' else train_ann
             img = info['val_img_dir'] if split != 'train' else info['train_img_dir']
             loader.dataset.update(data_root='', ann_file=ann, data_prefix=dict(img=img),
                                   metainfo=dict(classes=tuple(info['classes'])))
@@ -180,7 +186,7 @@ class AgsspPipeline:
         checkpoint = train(config, run_dir, self.log, best=True)
         metrics = evaluate_checkpoint(config, checkpoint, run_dir, info['val_ann'])
         return dict(checkpoint=str(checkpoint), init=str(init) if init else 'scratch',
-                    seed=int(seed), **metrics)
+                    seed=int(seed), train_ann=train_ann, **metrics)
 
     def _apply_schedule(self, cfg, stage_cfg):
         """Image size, epochs (with the Mosaic switch) and batch size of a YOLO stage."""

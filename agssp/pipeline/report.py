@@ -59,24 +59,40 @@ def pseudo_boxes_figure(pipeline, out_png):
     return save_png(out_png, _grid(images, 4)) if images else None
 
 
-def detections_figure(run_results, info, out_png, count=4, score_thr=0.3):
-    """Held-out images: ground truth (green) and each run's detections (red), side by side."""
+def _xyxy(bbox):
+    return [bbox[0], bbox[1], bbox[0] + bbox[2], bbox[1] + bbox[3]]
+
+
+def _titled(panel, title):
+    """A panel with a white title strip above it."""
+    strip = np.full((18, panel.shape[1], 3), 255, np.uint8)
+    cv2.putText(strip, title, (3, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1)
+    return np.vstack([strip, panel])
+
+
+def detections_figure(run_results, info, out_png, count=4, min_score=0.05, extra=2):
+    """Held-out images: ground truth (green), then each run's best detections (red, scored).
+
+    Per image and run: the highest-scored detections, at most as many as there are true boxes
+    plus ``extra``, each scored at least ``min_score`` (short CPU trainings score low).
+    """
     gt = json.loads(Path(info['val_ann']).read_text())
+    predictions = {name: json.loads(Path(r['predictions']).read_text())
+                   for name, r in run_results.items()}
     rows = []
     for image in gt['images'][:count]:
         picture = cv2.imread(str(Path(info['val_img_dir']) / image['file_name']), cv2.IMREAD_COLOR)
-        gt_boxes = [[a['bbox'][0], a['bbox'][1], a['bbox'][0] + a['bbox'][2],
-                     a['bbox'][1] + a['bbox'][3]] for a in gt['annotations']
-                    if a['image_id'] == image['id']]
-        panels = [draw_boxes(picture, gt_boxes, color=(0, 200, 0))]
-        for result in run_results.values():
-            dets = [d for d in json.loads(Path(result['predictions']).read_text())
-                    if d['image_id'] == image['id'] and d['score'] >= score_thr]
-            boxes = [[d['bbox'][0], d['bbox'][1], d['bbox'][0] + d['bbox'][2],
-                      d['bbox'][1] + d['bbox'][3]] for d in dets]
-            panels.append(draw_boxes(picture, boxes, [d['score'] for d in dets]))
-        rows.append(np.hstack([cv2.copyMakeBorder(p, 0, 4, 0, 4, cv2.BORDER_CONSTANT,
-                                                  value=(255, 255, 255)) for p in panels]))
+        gt_boxes = [_xyxy(a['bbox']) for a in gt['annotations'] if a['image_id'] == image['id']]
+        panels = [('ground truth', draw_boxes(picture, gt_boxes, color=(0, 200, 0)))]
+        for name, dets in predictions.items():
+            dets = sorted((d for d in dets if d['image_id'] == image['id']
+                           and d['score'] >= min_score), key=lambda d: -d['score'])
+            dets = dets[:len(gt_boxes) + extra]
+            panels.append((name, draw_boxes(picture, [_xyxy(d['bbox']) for d in dets],
+                                            [d['score'] for d in dets])))
+        rows.append(np.hstack([cv2.copyMakeBorder(_titled(p, t) if not rows else p, 0, 4, 0, 4,
+                                                  cv2.BORDER_CONSTANT, value=(255, 255, 255))
+                               for t, p in panels]))
     return save_png(out_png, np.vstack(rows)) if rows else None
 
 
@@ -141,8 +157,9 @@ def write_report(pipeline, out: Path) -> dict:
           results_tables(runs) if runs else '(no fine-tuning results)', '',
           '![mAP curves](finetune_map50.png)', '',
           '![detections](detections.png)', '',
-          'Detections: ground truth (green), then each run (' + ', '.join(first_seed)
-          + ') with boxes scored >= 0.3 (red).', '',
+          'Detections on held-out images: ground truth (green), then each run ('
+          + ', '.join(first_seed) + '): its highest-scored boxes (red, at most the number of '
+          'true boxes + 2, score >= 0.05).', '',
           '## Anomaly maps', '',
           f"Pool: {info['num_unlabelled']} unlabelled images, sources {info['sources']}.",
           '```', json.dumps(stages['anomaly_maps'], indent=1), '```', '',

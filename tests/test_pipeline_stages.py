@@ -1,8 +1,13 @@
 """Pipeline mechanics: stages skip once complete, rerun when settings change; config edits."""
 import json
+from pathlib import Path
+
+import pytest
 
 from agssp.pipeline.config_edit import rescale_yolo_pipelines
 from agssp.pipeline.stage_runner import Stage, run_stages, stage_is_done
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _stage(name, settings, calls):
@@ -82,3 +87,17 @@ def test_rescale_yolo_pipelines_sets_every_size_and_the_mosaic_border():
     assert switched[0]['scale'] == (192, 160)
     assert 'border' not in switched[1]  # no Mosaic in that pipeline: no border to set
     assert pipeline[1]['img_scale'] == (640, 640)  # the input is left as it was
+
+
+@pytest.mark.parametrize('name', sorted(p.name for p in (REPO / 'configs' / 'pipeline').glob('*.py')))
+def test_pipeline_configs_name_existing_stage_configs_and_a_known_data_source(name):
+    from mmengine.config import Config
+
+    from agssp.pipeline.data_sources import DATA_SOURCES
+    cfg = Config.fromfile(REPO / 'configs' / 'pipeline' / name)
+    assert cfg.data.type in DATA_SOURCES
+    for section in ('anomaly', 'agbp', 'agdp', 'finetune'):
+        assert (REPO / cfg[section].config).is_file(), f'{name}: {section}.config'
+    assert cfg.finetune.seeds, f'{name}: no fine-tuning seed'
+    if 'labelled_seeds' in cfg.data:  # one labelled split per fine-tuning seed
+        assert set(cfg.finetune.seeds) <= set(cfg.data.labelled_seeds)

@@ -30,24 +30,44 @@ def _stage_summary(pipeline, name) -> dict:
     return json.loads(done.read_text())['summary'] if done.is_file() else {}
 
 
+def _boxes_as_mask(gt, file_name, shape):
+    """The pool image's true boxes filled in, standing in for a mask where there is none."""
+    mask = np.zeros(shape, np.uint8)
+    ids = {img['id'] for img in gt['images'] if img['file_name'] == file_name}
+    for ann in gt['annotations']:
+        if ann['image_id'] in ids:
+            x, y, w, h = (int(round(v)) for v in ann['bbox'])
+            mask[y:y + h, x:x + w] = 1
+    return mask
+
+
 def maps_figure(pipeline, info, out_png, count=6):
-    """Images of the unlabelled pool with their mask and anomaly map."""
+    """Images of the unlabelled pool with their mask (or true boxes) and anomaly map, picked
+    evenly across the pool's images with defects."""
     img_dir, mask_dir = Path(info['unlabelled_dir']), info.get('unlabelled_mask_dir')
     gt = json.loads(Path(info['unlabelled_boxes']).read_text()) if info.get(
         'unlabelled_boxes') else None
-    with_defect = {gt['images'][a['image_id'] - 1]['file_name'] for a in gt['annotations']} \
-        if gt else set()
-    rels = sorted(with_defect)[:count] if with_defect else [
-        r.as_posix() for r in sorted(img_dir.rglob('*.png'))[:count]]
+    file_of = {img['id']: img['file_name'] for img in gt['images']} if gt else {}
+    with_defect = sorted({file_of[a['image_id']] for a in gt['annotations']}) if gt else []
+    if with_defect:
+        step = max(1, len(with_defect) // count)
+        rels = with_defect[step // 2::step][:count]
+    else:
+        rels = [r.as_posix() for r in sorted(img_dir.rglob('*.png'))[:count]]
     maps = [load_anomaly_map(pipeline.maps_dir / map_relpath(r)) for r in rels]
     high = float(np.percentile([m.max() for m in maps], 99)) if maps else 1.0
     low = float(min(m.min() for m in maps)) if maps else 0.0
     panels = []
     for rel, amap in zip(rels, maps):
         image = cv2.imread(str(img_dir / rel), cv2.IMREAD_COLOR)
-        mask = cv2.imread(str(Path(mask_dir) / Path(rel).with_suffix('.png')),
-                          cv2.IMREAD_GRAYSCALE) if mask_dir else np.zeros(image.shape[:2], np.uint8)
-        panels.append(render_overlay(image, (mask > 127).astype(np.uint8), amap, (low, high)))
+        if mask_dir:
+            mask = cv2.imread(str(Path(mask_dir) / Path(rel).with_suffix('.png')),
+                              cv2.IMREAD_GRAYSCALE) > 127
+        elif gt:
+            mask = _boxes_as_mask(gt, rel, image.shape[:2])
+        else:
+            mask = np.zeros(image.shape[:2], np.uint8)
+        panels.append(render_overlay(image, mask.astype(np.uint8), amap, (low, high)))
     return save_png(out_png, _grid(panels, 2)) if panels else None
 
 
@@ -101,12 +121,19 @@ def results_tables(runs: dict) -> str:
     by_init = {}
     for name, result in runs.items():
         by_init.setdefault(name.split('_seed')[0], []).append(result)
-    lines = ['| initialisation | runs | mAP@0.5 | mAP@0.5:0.95 |', '|---|---|---|---|']
+    lines = ['| initialisation | runs | mAP@0.5 (± sd over seeds) | mAP@0.5:0.95 (± sd) |',
+             '|---|---|---|---|']
     for init, results in by_init.items():
         m50 = [r['overall']['mAP50'] for r in results]
         m = [r['overall']['mAP'] for r in results]
         lines.append(f'| {init} | {len(results)} | {mean(m50):.3f} (± {pstdev(m50):.3f}) | '
                      f'{mean(m):.3f} (± {pstdev(m):.3f}) |')
+    gains = [runs[f'agssp_seed{r["seed"]}']['overall']['mAP50'] - r['overall']['mAP50']
+             for name, r in runs.items()
+             if name.startswith('scratch_seed') and f'agssp_seed{r["seed"]}' in runs]
+    if gains:
+        lines += ['', 'AGSSP - scratch, mAP@0.5 per seed: '
+                  + ', '.join(f'{g:+.3f}' for g in gains) + f' (mean {mean(gains):+.3f}).']
     classes = list(next(iter(runs.values()))['per_class'])
     lines += ['', '| run | ' + ' | '.join(classes) + ' |',
               '|---|' + '---|' * len(classes)]
@@ -164,6 +191,8 @@ def write_report(pipeline, out: Path) -> dict:
           f"Pool: {info['num_unlabelled']} unlabelled images, sources {info['sources']}.",
           '```', json.dumps(stages['anomaly_maps'], indent=1), '```', '',
           '![maps](maps.png)', '',
+          'Pool images with defects: image, mask (the true boxes filled in where the data has '
+          'no masks), map over the image with the mask outline (one colour scale).', '',
           '## Pseudo boxes', '', '```', json.dumps(stages['pseudo_boxes'], indent=1), '```', '',
           '![pseudo boxes](pseudo_boxes.png)', '',
           '## AGBP and AGDP', '', '![AGBP loss](agbp_loss.png)', '', '![AGDP loss](agdp_loss.png)',

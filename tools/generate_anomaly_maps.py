@@ -40,11 +40,16 @@ def parse_args(argv=None):
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
                         help=argparse.SUPPRESS)
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='torch CPU threads of each process (default: torch\'s own choice; '
+                             'on a shared CPU machine 1 per process avoids oversubscription)')
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     import agssp  # noqa: F401  (compat + registration of the methods)
     from agssp.anomaly.build import build_anomaly_model
     from agssp.anomaly.writer import generate_anomaly_maps, init_distributed

@@ -91,7 +91,8 @@ def _titled(panel, title):
 
 
 def detections_figure(run_results, info, out_png, count=4, min_score=0.05, extra=2):
-    """Held-out images: ground truth (green), then each run's best detections (red, scored).
+    """Held-out images (spread over the split): ground truth (green), then each run's best
+    detections (red, scored).
 
     Per image and run: the highest-scored detections, at most as many as there are true boxes
     plus ``extra``, each scored at least ``min_score`` (short CPU trainings score low).
@@ -99,8 +100,9 @@ def detections_figure(run_results, info, out_png, count=4, min_score=0.05, extra
     gt = json.loads(Path(info['val_ann']).read_text())
     predictions = {name: json.loads(Path(r['predictions']).read_text())
                    for name, r in run_results.items()}
+    step = max(1, len(gt['images']) // count)
     rows = []
-    for image in gt['images'][:count]:
+    for image in gt['images'][step // 2::step][:count]:
         picture = cv2.imread(str(Path(info['val_img_dir']) / image['file_name']), cv2.IMREAD_COLOR)
         gt_boxes = [_xyxy(a['bbox']) for a in gt['annotations'] if a['image_id'] == image['id']]
         panels = [('ground truth', draw_boxes(picture, gt_boxes, color=(0, 200, 0)))]

@@ -19,7 +19,8 @@ logger = logging.getLogger('agssp')
 TITLE_HEIGHT = 18
 
 
-def _titled(panel: np.ndarray, title: str) -> np.ndarray:
+def titled(panel: np.ndarray, title: str) -> np.ndarray:
+    """A BGR panel with a title strip above it."""
     strip = np.zeros((TITLE_HEIGHT, panel.shape[1], 3), np.uint8)
     cv2.putText(strip, title, (3, TITLE_HEIGHT - 5), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
                 (255, 255, 255), 1, cv2.LINE_AA)
@@ -40,8 +41,8 @@ def render_overlay(image_bgr: np.ndarray, mask: np.ndarray, anomaly_map: np.ndar
     cv2.drawContours(blended, contours, -1, (0, 255, 0), 1)
     mask_panel = cv2.cvtColor(mask * 255, cv2.COLOR_GRAY2BGR)
     gap = np.full((h + TITLE_HEIGHT, 4, 3), 255, np.uint8)
-    return np.hstack([_titled(image_bgr, 'image'), gap, _titled(mask_panel, 'mask'), gap,
-                      _titled(blended, 'map')])
+    return np.hstack([titled(image_bgr, 'image'), gap, titled(mask_panel, 'mask'), gap,
+                      titled(blended, 'map')])
 
 
 def save_overlays(evaluation, maps_dir, img_dir, mask_root, out_dir,

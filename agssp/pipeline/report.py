@@ -8,7 +8,7 @@ import numpy as np
 
 from agssp.anomaly.maps_io import load_anomaly_map, map_relpath
 from agssp.box_drawing import draw_boxes, save_png
-from agssp.evaluation.map_overlays import render_overlay
+from agssp.evaluation.map_overlays import render_overlay, titled
 from agssp.pipeline.curves import plot_curves, read_scalars, series
 from agssp.pipeline.stage_runner import DONE_FILE
 
@@ -83,13 +83,6 @@ def _xyxy(bbox):
     return [bbox[0], bbox[1], bbox[0] + bbox[2], bbox[1] + bbox[3]]
 
 
-def _titled(panel, title):
-    """A panel with a white title strip above it."""
-    strip = np.full((18, panel.shape[1], 3), 255, np.uint8)
-    cv2.putText(strip, title, (3, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1)
-    return np.vstack([strip, panel])
-
-
 def detections_figure(run_results, info, out_png, count=4, min_score=0.05, extra=2):
     """Held-out images (spread over the split): ground truth (green), then each run's best
     detections (red, scored).
@@ -112,7 +105,7 @@ def detections_figure(run_results, info, out_png, count=4, min_score=0.05, extra
             dets = dets[:len(gt_boxes) + extra]
             panels.append((name, draw_boxes(picture, [_xyxy(d['bbox']) for d in dets],
                                             [d['score'] for d in dets])))
-        rows.append(np.hstack([cv2.copyMakeBorder(_titled(p, t) if not rows else p, 0, 4, 0, 4,
+        rows.append(np.hstack([cv2.copyMakeBorder(titled(p, t) if not rows else p, 0, 4, 0, 4,
                                                   cv2.BORDER_CONSTANT, value=(255, 255, 255))
                                for t, p in panels]))
     return save_png(out_png, np.vstack(rows)) if rows else None

@@ -158,13 +158,17 @@ class AgsspPipeline:
         return dict(runs=results)
 
     def _finetune_once(self, info, ft, run_dir, seed, init) -> dict:
+        cfg = self.finetune_config(info, ft, run_dir, seed, init)
+        config = dump_stage_config(cfg, run_dir / 'config.py')
+        checkpoint = train(config, run_dir, self.log, best=True)
+        metrics = evaluate_checkpoint(config, checkpoint, run_dir, info['val_ann'])
+        return dict(checkpoint=str(checkpoint), init=str(init) if init else 'scratch',
+                    seed=int(seed), train_ann=train_ann_of(info, seed), **metrics)
+
+    def finetune_config(self, info, ft, run_dir, seed, init):
+        """The fine-tuning config of one run: data of ``seed``, ``init`` loaded, the schedule."""
         cfg = load_stage_config(ft['config'], ft.get('overrides'))
-        train_ann = info['train_ann']
-        if 'train_anns' in info:
-            if str(seed) not in info['train_anns']:
-                raise ValueError(f'fine-tuning seed {seed} has no labelled split: the data stage '
-                                 f'wrote seeds {sorted(info["train_anns"])} (data.labelled_seeds)')
-            train_ann = info['train_anns'][str(seed)]
+        train_ann = train_ann_of(info, seed)
         for split in ('train', 'val', 'test'):
             loader = cfg.get(f'{split}_dataloader')
             if loader is None:
@@ -182,14 +186,14 @@ class AgsspPipeline:
         cfg.randomness = dict(seed=int(seed))
         cfg.load_from = str(init) if init else None
         self._apply_schedule(cfg, ft)
-        config = dump_stage_config(cfg, run_dir / 'config.py')
-        checkpoint = train(config, run_dir, self.log, best=True)
-        metrics = evaluate_checkpoint(config, checkpoint, run_dir, info['val_ann'])
-        return dict(checkpoint=str(checkpoint), init=str(init) if init else 'scratch',
-                    seed=int(seed), train_ann=train_ann, **metrics)
+        return cfg
 
     def _apply_schedule(self, cfg, stage_cfg):
-        """Image size, epochs (with the Mosaic switch) and batch size of a YOLO stage."""
+        """Image size, epochs (with the Mosaic switch) and batch sizes of a YOLO stage.
+
+        Validation and test batches default to the training batch: every image is letterboxed
+        to the same size, so batching changes no prediction, only the time.
+        """
         if stage_cfg.get('img_scale'):
             scale = tuple(stage_cfg['img_scale'])
             for key in ('train_dataloader', 'val_dataloader', 'test_dataloader', 'custom_hooks'):
@@ -208,6 +212,11 @@ class AgsspPipeline:
                     hook['switch_epoch'] = epochs - close
         if stage_cfg.get('batch_size'):
             cfg.train_dataloader.batch_size = stage_cfg['batch_size']
+        val_batch_size = stage_cfg.get('val_batch_size', stage_cfg.get('batch_size'))
+        if val_batch_size:
+            for key in ('val_dataloader', 'test_dataloader'):
+                if cfg.get(key) is not None:
+                    cfg[key].batch_size = val_batch_size
         if 'num_workers' in stage_cfg:
             for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
                 loader = cfg.get(key)
@@ -218,6 +227,16 @@ class AgsspPipeline:
     def run_report(self, out: Path) -> dict:
         from agssp.pipeline.report import write_report
         return write_report(self, out)
+
+
+def train_ann_of(info, seed) -> str:
+    """The labelled training file of ``seed`` in a data description."""
+    if 'train_anns' not in info:
+        return info['train_ann']
+    if str(seed) not in info['train_anns']:
+        raise ValueError(f'fine-tuning seed {seed} has no labelled split: the data stage '
+                         f'wrote seeds {sorted(info["train_anns"])} (data.labelled_seeds)')
+    return info['train_anns'][str(seed)]
 
 
 def pipeline_stages(cfg, work_dir, log=print):

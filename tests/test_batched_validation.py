@@ -1,0 +1,85 @@
+"""Fine-tuning validates in batches: same predictions as one image at a time, less time."""
+import importlib.util
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.registry import MODELS, init_default_scope
+from mmengine.runner import Runner
+
+from agssp.datasets.coco_writer import CocoWriter
+from agssp.pipeline.agssp_pipeline import AgsspPipeline
+
+
+def _uneven_coco(root, sizes):
+    """Images of different sizes (so letterboxing pads each differently), one box each."""
+    rng = np.random.default_rng(0)
+    (root / 'images').mkdir(parents=True)
+    writer = CocoWriter(['dent', 'scratch'])
+    for i, (w, h) in enumerate(sizes):
+        img = rng.integers(60, 160, size=(h, w, 3), dtype=np.uint8)
+        img[h // 4:h // 2, w // 4:w // 2] = 240
+        cv2.imwrite(str(root / 'images' / f'img{i}.png'), img)
+        image_id = writer.add_image(f'img{i}.png', h, w)
+        writer.add_box(image_id, ('dent', 'scratch')[i % 2], w // 4, h // 4, w // 2, h // 2)
+    return writer.dump(root / 'ann.json')
+
+
+def _finetune_cfg(tmp_path, **stage):
+    ann = _uneven_coco(tmp_path, [(80, 48), (64, 64), (40, 96), (72, 56)])
+    info = dict(train_ann=str(ann), val_ann=str(ann), classes=['dent', 'scratch'],
+                train_img_dir=str(tmp_path / 'images') + '/',
+                val_img_dir=str(tmp_path / 'images') + '/')
+    ft = dict(config='configs/finetune/yolo/yolov8_s_cspdarknet_baseline.py', img_scale=(64, 64),
+              epochs=2, close_mosaic_epochs=1, val_interval=1, num_workers=0, **stage)
+    pipeline = AgsspPipeline(Config(dict(finetune=ft)), tmp_path)
+    return pipeline.finetune_config(info, ft, tmp_path / 'run', 0, None)
+
+
+def _predictions(cfg, model, batch_size):
+    loader_cfg = dict(cfg.val_dataloader, batch_size=batch_size, num_workers=0,
+                      persistent_workers=False)
+    loader = Runner.build_dataloader(loader_cfg)
+    out = {}
+    with torch.no_grad():
+        for batch in loader:
+            for sample in model.val_step(batch):
+                order = sample.pred_instances.scores.argsort(descending=True)[:50]
+                out[sample.img_path] = (sample.pred_instances.bboxes[order],
+                                        sample.pred_instances.scores[order])
+    return out
+
+
+def test_validation_batch_follows_training_batch_unless_set(tmp_path):
+    cfg = _finetune_cfg(tmp_path / 'a', batch_size=4)
+    assert cfg.val_dataloader.batch_size == cfg.test_dataloader.batch_size == 4
+    cfg = _finetune_cfg(tmp_path / 'b', batch_size=4, val_batch_size=1)
+    assert cfg.val_dataloader.batch_size == cfg.test_dataloader.batch_size == 1
+
+
+def test_batched_validation_predicts_what_single_images_do(tmp_path):
+    cfg = _finetune_cfg(tmp_path, batch_size=4)
+    init_default_scope(cfg.default_scope)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).eval()
+    single, batched = _predictions(cfg, model, 1), _predictions(cfg, model, 4)
+    assert sorted(single) == sorted(batched) and len(single) == 4
+    for path, (boxes, scores) in single.items():
+        assert len(scores) > 0, f'no predictions for {path}: the check would be vacuous'
+        torch.testing.assert_close(batched[path][1], scores, atol=1e-4, rtol=1e-4)
+        torch.testing.assert_close(batched[path][0], boxes, atol=1e-2, rtol=1e-4)
+
+
+def test_throughput_benchmark_counts_validations_as_mmengine_does():
+    path = Path(__file__).resolve().parents[1] / 'benchmarks' / 'finetune_throughput.py'
+    spec = importlib.util.spec_from_file_location('finetune_throughput', path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    cfg = Config(dict(train_cfg=dict(max_epochs=80, val_interval=10,
+                                     dynamic_intervals=[(75, 1)])))
+    # every 10th epoch up to 70, then (mmengine decides the interval for the next epoch) 74-80
+    assert bench.val_epochs(cfg) == 7 + 7
+    cfg = Config(dict(train_cfg=dict(max_epochs=24, val_interval=5)))
+    assert bench.val_epochs(cfg) == 4 + 1  # and the last epoch

@@ -27,5 +27,11 @@ def magnetic_tile_root():
     return _dataset('magnetic-tile')
 
 
+@pytest.fixture(scope='session')
+def bsdata_root():
+    """BSData (labelme polygons, image_data.json) from ../shared/data/bsdata."""
+    return _dataset('bsdata')
+
+
 def pytest_configure(config):
     config.addinivalue_line('markers', 'slow: long checks (whole trainings); run with -m slow')

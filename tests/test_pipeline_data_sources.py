@@ -12,7 +12,7 @@ from agssp.pipeline.data_sources import prepare_data
 def neu_det_info(neu_det_root, magnetic_tile_root, tmp_path_factory):
     out = tmp_path_factory.mktemp('neu_data')
     return prepare_data(dict(type='neu_det', neu_det_root=str(neu_det_root),
-                             magnetic_tile_root=str(magnetic_tile_root), val_fraction=0.2,
+                             magnetic_tile_root=str(magnetic_tile_root), test_fraction=0.2,
                              labelled_fraction=0.1, labelled_seeds=[0, 1]), out)
 
 
@@ -22,11 +22,11 @@ def _files(ann):
 
 def test_held_out_images_stay_out_of_the_pool_and_the_labelled_sets(neu_det_info):
     info = neu_det_info
-    val = _files(info['val_ann'])
+    val = _files(info['test_ann'])
     pool = Path(info['unlabelled_dir'])
     neu_pool = {p.relative_to(pool / 'neu_det').as_posix()
                 for p in (pool / 'neu_det').rglob('*.jpg')}
-    assert info['num_val'] == len(val) == 360
+    assert info['num_test'] == len(val) == 360
     assert len(neu_pool) == 1800 - 360 and not (neu_pool & val)
     for ann in info['train_anns'].values():
         assert not (_files(ann) & val) and _files(ann) <= neu_pool

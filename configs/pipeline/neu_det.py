@@ -1,8 +1,9 @@
 # AGSSP end to end on real NEU-DET, CPU-sized (about 80 minutes on 2 idle cores):
 #   python tools/run_pipeline.py configs/pipeline/neu_det.py
 # Unlabelled pool: NEU-DET's training images + all Magnetic Tile images (two source datasets);
-# labelled: 10 % of NEU-DET's training split per seed (stratified), evaluated on a fixed 20 %
-# held-out split that never enters the pool. YOLOv8-s CSPDarknet at 224 px, 3 seeds.
+# labelled: 10 % of NEU-DET's training split per seed (stratified); a fixed 20 % test split that
+# never enters the pool; validation: 25 % of the training images no seed's 10 % uses.
+# YOLOv8-s CSPDarknet at 224 px, 3 seeds.
 # Data roots: ../shared/data (see its README); edit data.* to point at another copy.
 work_dir = 'work_dirs/pipeline_neu_det'
 seeds = [0, 1, 2]
@@ -11,8 +12,8 @@ metal_mean = [110.30, 113.43, 109.91]
 metal_std = [32.03, 30.61, 30.27]
 
 data = dict(type='neu_det', neu_det_root='../shared/data/neu-det',
-            magnetic_tile_root='../shared/data/magnetic-tile', val_fraction=0.2, split_seed=0,
-            labelled_fraction=0.1, labelled_seeds=seeds)
+            magnetic_tile_root='../shared/data/magnetic-tile', test_fraction=0.2, split_seed=0,
+            labelled_fraction=0.1, labelled_seeds=seeds, val_from='unused', val_fraction=0.25)
 
 anomaly = dict(
     config='configs/anomaly/synthseg_neu.py',

@@ -7,7 +7,6 @@ are decoded here, not in the test pipeline, so a file that cannot be used is ski
 and listed with its reason instead of stopping the run.
 """
 import glob
-import logging
 import os
 import warnings
 from collections import Counter
@@ -26,8 +25,6 @@ from mmengine.utils import ProgressBar
 from agssp.box_drawing import save_png
 from agssp.datasets.coco_writer import CocoWriter
 from agssp.fileio import atomic_write_json
-
-logger = logging.getLogger('agssp')
 
 PREDICTIONS_FILE = 'predictions.json'
 DRAWN_DIR = 'drawn'
@@ -153,7 +150,8 @@ def run_inference(config, checkpoint, source, out_dir, score_thr=0.3, device='cp
 
     The JSON is a COCO file (images, annotations with ``score`` and ``category_name``,
     categories with 1-based ids) plus the run's settings, the skipped files with their reasons
-    and a summary. Boxes of zero width or height are left out.
+    and a summary (each skipped file is also logged). Boxes of zero width or height are left
+    out.
     """
     root, files = collect_inputs(source)
     out_dir = Path(out_dir)

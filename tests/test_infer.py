@@ -1,6 +1,7 @@
 """tools/infer.py's logic on every shipped detector family: each AGSSP fine-tuning config at a
 tiny image size, an untrained checkpoint, two generated images and one corrupt file."""
 import json
+import shlex
 import subprocess
 import sys
 
@@ -52,7 +53,7 @@ def _untrained_detector(rel, size, tmp_path):
 
 
 @pytest.mark.parametrize('rel', sorted(FAMILIES), ids=lambda r: r.split('/')[1][:-3])
-def test_every_detector_family_writes_coco_predictions_and_drawn_images(rel, tmp_path):
+def test_every_detector_family_writes_coco_predictions_and_drawn_images(rel, tmp_path, caplog):
     size = FAMILIES[rel]
     config, checkpoint, classes = _untrained_detector(rel, size, tmp_path)
     shapes = _write_inputs(tmp_path / 'images', size)
@@ -64,6 +65,7 @@ def test_every_detector_family_writes_coco_predictions_and_drawn_images(rel, tmp
     result = json.loads((out / 'predictions.json').read_text())
     assert summary['images'] == 2 and summary['skipped'] == 1
     assert result['summary']['skipped_by_reason'] == {'not a decodable image': 1}
+    assert 'broken.jpg: not a decodable image' in caplog.text
     assert result['skipped'] == [dict(file=str(tmp_path / 'images' / 'broken.jpg'),
                                       reason='not a decodable image')]
     assert [c['name'] for c in result['categories']] == classes
@@ -142,3 +144,32 @@ def test_a_checkpoint_of_another_detector_is_refused(tmp_path):
     with pytest.raises(ValueError, match='does not fit the detector'):
         run_inference(config, checkpoint, tmp_path / 'images', tmp_path / 'out',
                       progress=False)
+
+
+def test_the_pipeline_reports_command_runs_its_best_model(tmp_path):
+    from mmengine.config import Config
+
+    from agssp.pipeline.agssp_pipeline import AgsspPipeline
+    from agssp.pipeline.report import infer_command
+
+    pipeline = AgsspPipeline(Config.fromfile(str(REPO / 'configs' / 'pipeline' / 'demo.py')),
+                             tmp_path / 'work')
+    runs = {}
+    for name, map50 in (('scratch_seed0', 0.1), ('agssp_seed0', 0.2)):
+        run_dir = pipeline.stage_dir('finetune') / name
+        run_dir.mkdir(parents=True)
+        config, checkpoint, _ = _untrained_detector('yolo/yolov8_s_cspdarknet_agssp.py', 64,
+                                                    run_dir)
+        config.rename(run_dir / 'config.py')
+        runs[name] = dict(checkpoint=str(checkpoint), overall=dict(mAP50=map50, mAP=0.0))
+    _write_inputs(tmp_path / 'val', 64)
+
+    name, command = infer_command(pipeline, runs, dict(val_img_dir=str(tmp_path / 'val')), 0.0)
+
+    assert name == 'agssp_seed0' and 'agssp_seed0/untrained.pth' in command
+    proc = subprocess.run(shlex.split(command), capture_output=True, text=True, timeout=300,
+                          cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads((tmp_path / 'work' / 'infer_agssp_seed0' / 'predictions.json')
+                        .read_text())
+    assert len(result['images']) == 2 and len(result['skipped']) == 1

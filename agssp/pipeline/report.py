@@ -1,5 +1,8 @@
 """The pipeline's report: ``report.md`` with its PNG figures and the results table."""
 import json
+import math
+import shlex
+import sys
 from pathlib import Path
 from statistics import mean, pstdev
 
@@ -9,8 +12,12 @@ import numpy as np
 from agssp.anomaly.maps_io import load_anomaly_map, map_relpath
 from agssp.box_drawing import draw_boxes, save_png
 from agssp.evaluation.map_overlays import render_overlay, titled
+from agssp.pipeline.config_edit import REPO_ROOT
 from agssp.pipeline.curves import plot_curves, read_scalars, series
 from agssp.pipeline.stage_runner import DONE_FILE
+
+# Lowest score of a detection the report draws, and the threshold of its tools/infer.py command.
+MIN_SCORE = 0.05
 
 
 def _grid(images, columns):
@@ -83,13 +90,15 @@ def _xyxy(bbox):
     return [bbox[0], bbox[1], bbox[0] + bbox[2], bbox[1] + bbox[3]]
 
 
-def detections_figure(run_results, info, out_png, count=4, min_score=0.05, extra=2):
+def detections_figure(run_results, info, out_png, count=4, min_score=None, extra=2):
     """Held-out images (spread over the split): ground truth (green), then each run's best
     detections (red, scored).
 
     Per image and run: the highest-scored detections, at most as many as there are true boxes
-    plus ``extra``, each scored at least ``min_score`` (short CPU trainings score low).
+    plus ``extra``, each scored at least ``min_score`` (default :data:`MIN_SCORE`; short CPU
+    trainings score low).
     """
+    min_score = MIN_SCORE if min_score is None else min_score
     gt = json.loads(Path(info['val_ann']).read_text())
     predictions = {name: json.loads(Path(r['predictions']).read_text())
                    for name, r in run_results.items()}
@@ -109,6 +118,96 @@ def detections_figure(run_results, info, out_png, count=4, min_score=0.05, extra
                                                   cv2.BORDER_CONSTANT, value=(255, 255, 255))
                                for t, p in panels]))
     return save_png(out_png, np.vstack(rows)) if rows else None
+
+
+
+def _number(value, digits=3) -> str:
+    """A figure for the report's text: ``n/a`` for missing or NaN values."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return 'n/a'
+    return f'{value:.{digits}f}' if isinstance(value, float) else str(value)
+
+
+def maps_text(info, summary) -> str:
+    """Markdown: how many maps the pool got and, where it has masks, how well they score."""
+    lines = [f"Pool: {info['num_unlabelled']} unlabelled images, sources "
+             f"{', '.join(info['sources'])}. {summary.get('maps', 0)} maps written, "
+             f"{summary.get('skipped', 0)} images skipped."]
+    metrics = summary.get('metrics')
+    if not metrics:
+        return lines[0] + ' No masks or true boxes to score the maps against.'
+    lines += ['', '| image AUROC | pixel AUROC | pixel AP | AUPRO (FPR <= 0.3) |',
+              '|---|---|---|---|',
+              '| ' + ' | '.join(_number(metrics.get(k)) for k in
+                                ('image_auroc', 'pixel_auroc', 'pixel_ap', 'aupro')) + ' |', '',
+              f"Scored against the pool's masks: {metrics.get('anomalous_images')} of "
+              f"{metrics.get('images')} images have defects ({metrics.get('regions')} defect "
+              f"regions); pixel figures over {metrics.get('kept_pixels')} of "
+              f"{metrics.get('pixels')} pixels."]
+    return '\n'.join(lines)
+
+
+def _threshold_text(threshold) -> str:
+    """Markdown: the pseudo-box threshold rule and its values (one row per group of maps)."""
+    cfg = threshold.get('cfg', {})
+    kind = cfg.get('type')
+    if kind != 'mean_max':
+        settings = ', '.join(f'{k}={v}' for k, v in cfg.items() if k != 'type')
+        value = threshold.get('value')
+        return (f"Threshold: `{kind}` ({settings}), "
+                + (f'{_number(value)} for every map.' if value is not None else 'per image.'))
+    groups = threshold.get('groups') or {'pool': dict(
+        threshold=threshold.get('value'), mean_max=threshold.get('mean_max'), unit=1.0,
+        n_maps=threshold.get('n_maps'))}
+    per = 'per source dataset' if cfg.get('group', 'pool') == 'source' else 'over the whole pool'
+    unit = {'spread': ' x the maps\' value range (1st percentile of minima to 99th of maxima)',
+            'unit': ' (in map values)'}.get(threshold.get('scale', 'unit'), '')
+    lines = [f"Threshold: the mean of the maps' maxima {float(cfg.get('offset', 0)):+g}{unit}, "
+             f"{per}; {threshold.get('n_failed', 0)} unusable maps left out.", '',
+             '| maps of | maps | mean of maxima | unit | threshold |', '|---|---|---|---|---|']
+    for name, g in groups.items():
+        lines.append(f"| {name} | {g.get('n_maps')} | {_number(g.get('mean_max'))} | "
+                     f"{_number(g.get('unit'))} | {_number(g.get('threshold'))} |")
+    return '\n'.join(lines)
+
+
+def pseudo_boxes_text(summary) -> str:
+    """Markdown: pseudo-box counts, the threshold and, with true boxes, recall and precision."""
+    lines = [f"{summary.get('images_with_boxes', 0)} of {summary.get('images', 0)} pool images "
+             f"got pseudo boxes ({summary.get('boxes', 0)} boxes; {summary.get('skipped', 0)} "
+             'images skipped).', '']
+    if summary.get('threshold'):
+        lines += [_threshold_text(summary['threshold']), '']
+    quality = summary.get('quality')
+    if quality:
+        lines += ["Against the pool's true boxes (one-to-one, IoU >= 0.5):", '',
+                  '| true boxes | pseudo boxes | true boxes found | pseudo boxes right | '
+                  'recall | precision |', '|---|---|---|---|---|---|',
+                  f"| {quality.get('gt')} | {quality.get('pred')} | {quality.get('matched_gt')} "
+                  f"| {quality.get('matched_pred')} | {_number(quality.get('recall'))} | "
+                  f"{_number(quality.get('precision'))} |"]
+    return '\n'.join(lines).rstrip()
+
+
+def best_run(runs: dict) -> str:
+    """The fine-tuning run with the highest held-out mAP@0.5 (then mAP@0.5:0.95)."""
+    def key(name):
+        overall = runs[name]['overall']
+        return tuple(-math.inf if v is None or math.isnan(v) else v
+                     for v in (overall['mAP50'], overall['mAP']))
+    return max(runs, key=key)
+
+
+def infer_command(pipeline, runs, info, score_thr):
+    """``(run name, command)``: ``tools/infer.py`` on the best run's config dump and checkpoint,
+    over the held-out images (absolute paths: it runs from any folder)."""
+    name = best_run(runs)
+    paths = [REPO_ROOT / 'tools' / 'infer.py', pipeline.stage_dir('finetune') / name / 'config.py',
+             runs[name]['checkpoint'], info['val_img_dir']]
+    args = [sys.executable, *(str(Path(p).resolve()) for p in paths),
+            '--out-dir', str((pipeline.work_dir / f'infer_{name}').resolve()),
+            '--score-thr', f'{score_thr:g}']
+    return name, shlex.join(args)
 
 
 def results_tables(runs: dict) -> str:
@@ -181,17 +280,22 @@ def write_report(pipeline, out: Path) -> dict:
           '![detections](detections.png)', '',
           'Detections on held-out images: ground truth (green), then each run ('
           + ', '.join(first_seed) + '): its highest-scored boxes (red, at most the number of '
-          'true boxes + 2, score >= 0.05).', '',
-          '## Anomaly maps', '',
-          f"Pool: {info['num_unlabelled']} unlabelled images, sources {info['sources']}.",
-          '```', json.dumps(stages['anomaly_maps'], indent=1), '```', '',
+          f'true boxes + 2, score >= {MIN_SCORE}).', '',
+          '## Anomaly maps', '', maps_text(info, stages['anomaly_maps']), '',
           '![maps](maps.png)', '',
           'Pool images with defects: image, mask (the true boxes filled in where the data has '
           'no masks), map over the image with the mask outline (one colour scale).', '',
-          '## Pseudo boxes', '', '```', json.dumps(stages['pseudo_boxes'], indent=1), '```', '',
+          '## Pseudo boxes', '', pseudo_boxes_text(stages['pseudo_boxes']), '',
           '![pseudo boxes](pseudo_boxes.png)', '',
           '## AGBP and AGDP', '', '![AGBP loss](agbp_loss.png)', '', '![AGDP loss](agdp_loss.png)',
           '']
+    if runs:
+        name, command = infer_command(pipeline, runs, info, MIN_SCORE)
+        md += ['## Running the best model', '',
+               f'The best fine-tuning run by held-out mAP@0.5 is `{name}`. Its detector on the '
+               f'held-out images (predictions.json and drawn images in `infer_{name}/` of the '
+               f'work dir; any image, folder or glob in place of the folder):', '',
+               '```bash', command, '```', '']
     (out / 'report.md').write_text('\n'.join(md))
     (pipeline.work_dir / 'report.md').write_text(
         '\n'.join(md).replace('](', f']({out.name}/'))

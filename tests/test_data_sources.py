@@ -10,6 +10,8 @@ from PIL import Image
 
 from agssp.pipeline.data_sources import bsdata_groups, prepare_data
 
+REPO = Path(__file__).resolve().parents[1]
+
 
 def _image(path, value=0):
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -139,8 +141,19 @@ def test_neu_det_preset_writes_the_previous_split_files_byte_for_byte(
 
 
 def test_bsdata_preset_keeps_each_wear_sequence_on_one_side(bsdata_root, tmp_path):
-    info = prepare_data(dict(type='bsdata', root=str(bsdata_root), test_sequences=3,
-                             split_seed=0, val_fraction=0.2, labelled_seeds=[0]), tmp_path)
+    from mmengine.config import Config
+
+    from agssp.pipeline.agssp_pipeline import AgsspPipeline
+    cfg = Config.fromfile(REPO / 'configs' / 'pipeline' / 'bsdata.py')
+    cfg.data.root = str(bsdata_root)
+    summary = AgsspPipeline(cfg, tmp_path).run_data(tmp_path)
+    info = json.loads((tmp_path / 'data.json').read_text())
+    # the sizes configs/pipeline/bsdata.py states
+    assert summary == dict(unlabelled=878, labelled_train=122, labelled_val=61,
+                           sources=['bsd_type1', 'bsd_type2'])
+    assert (info['num_test'], info['pool_held_out'], info['pool_probably_defect_free']) == \
+        (90, 136, 574)
+    assert len(set(info['num_train_per_seed'].values())) == 1
     images = json.loads((bsdata_root / 'image_data.json').read_text())['images']
     group = bsdata_groups(images)
     pool = {p.name for p in Path(info['unlabelled_dir']).rglob('*.jpg')}
@@ -152,7 +165,8 @@ def test_bsdata_preset_keeps_each_wear_sequence_on_one_side(bsdata_root, tmp_pat
                      and not i['wear_dev']}
     assert official_test <= test
     assert info['sources'] == ['bsd_type1', 'bsd_type2'] and info['classes'] == ['Pitting']
-    assert info['pool_probably_defect_free'] == info['num_unlabelled'] - \
-        info['num_train'] - info['num_val']
+    labelled_in_pool = len(_names(Path(info['val_ann']).with_name('train.json'))) + \
+        info['num_val']
+    assert info['pool_probably_defect_free'] == info['num_unlabelled'] - labelled_in_pool
     masks = list(Path(info['unlabelled_mask_dir']).rglob('*.png'))
     assert len(masks) == info['num_unlabelled']

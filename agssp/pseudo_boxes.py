@@ -4,10 +4,11 @@ The export tool (``tools/anomaly_maps_to_coco.py``) and the on-the-fly dataset
 (:class:`agssp.datasets.pseudo_box_dataset.PseudoBoxDataset`) both go through
 :func:`resolve_threshold` and :func:`iter_image_boxes`, so they give the same boxes.
 
-Maps mirror the images (:mod:`agssp.anomaly.maps_io`). The dataset-level threshold is computed
-over every map under the map folder (the map set), in one streaming pass, and cached in
-``<maps>/.pseudo_box_threshold.json`` with a fingerprint of the map files (relative paths,
-sizes, modification times), so a changed map set recomputes it.
+Maps mirror the images (:mod:`agssp.anomaly.maps_io`). The dataset-level threshold
+(:func:`agssp.map_thresholds.mean_max_thresholds`, per source or pooled) comes from every map
+under the map folder (the map set): one streaming pass records each map's minimum and maximum,
+cached in ``<maps>/.pseudo_box_threshold.json`` with a fingerprint of the map files (relative
+paths, sizes, modification times), so a changed map set recomputes it.
 """
 import contextlib
 import hashlib
@@ -27,13 +28,13 @@ from agssp.boxes import PSEUDO_BOX_CLASS, box_cfg_with_defaults, map_to_boxes
 from agssp.datasets.coco_writer import CocoWriter
 from agssp.datasets.converters.image_files import ImageIndex, ImageReadError, read_image_size
 from agssp.fileio import atomic_write_json
-from agssp.map_thresholds import (MeanOfMaxima, image_threshold, is_dataset_level,
-                                  threshold_cfg_with_defaults)
+from agssp.map_thresholds import (POOL_GROUP, MapExtrema, image_threshold, is_dataset_level,
+                                  map_source, mean_max_thresholds, threshold_cfg_with_defaults)
 
 logger = logging.getLogger('agssp')
 
 THRESHOLD_CACHE_NAME = '.pseudo_box_threshold.json'
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 
 
 class PseudoBoxInputError(ValueError):
@@ -66,28 +67,33 @@ def map_set_fingerprint(map_dir, relpaths=None) -> str:
     return digest.hexdigest()
 
 
-def mean_of_map_maxima(map_dir, relpaths=None, progress=False) -> dict:
-    """One streaming pass over the map set: the mean of each map's maximum.
+def map_set_extrema(map_dir, relpaths=None, progress=False) -> dict:
+    """One streaming pass over the map set: each map's minimum and maximum, per source.
 
-    Unusable maps are left out of the mean, logged, and listed under ``failed``.
+    Unusable maps are left out, logged, and listed under ``failed``.
     """
     map_dir = Path(map_dir)
     relpaths = list_map_files(map_dir) if relpaths is None else relpaths
-    stats, failed = MeanOfMaxima(), []
+    extrema, failed = MapExtrema(), []
     for rel in tqdm(relpaths, desc='threshold pass', unit='map', disable=not progress):
         try:
-            stats.add(load_anomaly_map(map_dir / rel))
+            extrema.add(rel, load_anomaly_map(map_dir / rel))
         except AnomalyMapError as exc:
             logger.warning('left out of the dataset threshold: %s', exc)
             failed.append(dict(file=exc.path, reason=exc.reason))
-    if stats.count == 0:
+    if extrema.count == 0:
         raise ValueError(f'no usable anomaly map under {map_dir} to compute the dataset-level '
                          f'threshold ({len(failed)} unusable)')
-    return dict(mean_max=stats.mean, n_maps=stats.count, n_failed=len(failed), failed=failed)
+    return dict(extrema=extrema.to_dict(), n_maps=extrema.count, n_failed=len(failed),
+                failed=failed)
 
 
-def cached_mean_of_map_maxima(map_dir, progress=False) -> dict:
-    """:func:`mean_of_map_maxima`, read from the cache beside the maps when it is current."""
+def cached_map_set_extrema(map_dir, progress=False) -> dict:
+    """:func:`map_set_extrema`, read from the cache beside the maps when it is current.
+
+    The cache holds the per-map statistics, not a threshold: every threshold mode (group,
+    scale, offset) is computed from it, so no mode can read another mode's value.
+    """
     map_dir = Path(map_dir)
     relpaths = list_map_files(map_dir)
     fingerprint = map_set_fingerprint(map_dir, relpaths)
@@ -101,31 +107,48 @@ def cached_mean_of_map_maxima(map_dir, progress=False) -> dict:
         if (isinstance(cached, dict) and cached.get('version') == _CACHE_VERSION
                 and cached.get('fingerprint') == fingerprint):
             return dict(cached, cache_file=str(cache_file), from_cache=True)
-    stats = mean_of_map_maxima(map_dir, relpaths, progress=progress)
-    record = dict(version=_CACHE_VERSION, statistic='mean of each map maximum',
+    stats = map_set_extrema(map_dir, relpaths, progress=progress)
+    record = dict(version=_CACHE_VERSION, statistic='each map minimum and maximum, per source',
                   fingerprint=fingerprint, **stats)
     try:
-        atomic_write_json(cache_file, record, indent=1)
+        atomic_write_json(cache_file, record)
     except OSError as exc:
-        logger.warning('could not cache the dataset threshold in %s (%s); it will be '
+        logger.warning('could not cache the map statistics in %s (%s); they will be '
                        'recomputed next time', cache_file, exc)
     return dict(record, cache_file=str(cache_file), from_cache=False)
 
 
 def resolve_threshold(map_dir, threshold_cfg=None, use_cache=True, progress=False) -> dict:
-    """The threshold plan for a map set: the full config and, if dataset-level, its value.
+    """The threshold plan for a map set: the full config and, if dataset-level, its values.
 
-    Returns ``dict(cfg=..., value=float or None, ...)``; ``value`` is ``None`` for per-image
-    thresholds. For ``mean_max`` the statistics (``mean_max``, ``n_maps``, ``n_failed``,
-    ``failed``, ``from_cache``) are included.
+    Returns ``dict(cfg=..., value=float or None, ...)``. ``value`` is the one threshold of every
+    image (``group='pool'``), ``None`` for per-image or per-source thresholds. For ``mean_max``
+    the plan adds ``by_source`` (threshold per source), ``scale`` (the one used), ``groups``
+    (:func:`agssp.map_thresholds.mean_max_thresholds`), ``n_maps``, ``n_failed``, ``failed``
+    and ``from_cache``.
     """
     cfg = threshold_cfg_with_defaults(threshold_cfg)
     if not is_dataset_level(cfg):
         return dict(cfg=cfg, value=None)
-    stats = (cached_mean_of_map_maxima(map_dir, progress) if use_cache
-             else mean_of_map_maxima(map_dir, progress=progress))
-    stats = {k: v for k, v in stats.items() if k not in ('version', 'statistic')}
-    return dict(cfg=cfg, value=stats['mean_max'] + float(cfg['offset']), **stats)
+    stats = (cached_map_set_extrema(map_dir, progress) if use_cache
+             else map_set_extrema(map_dir, progress=progress))
+    rule = mean_max_thresholds(MapExtrema(**stats['extrema']), cfg['offset'], cfg['group'],
+                               cfg['scale'])
+    value = rule['groups'][POOL_GROUP]['threshold'] if cfg['group'] == 'pool' else None
+    info = {k: v for k, v in stats.items()
+            if k in ('n_maps', 'n_failed', 'failed', 'from_cache', 'cache_file')}
+    return dict(cfg=cfg, value=value, **rule, **info)
+
+
+def threshold_of(plan, relpath):
+    """The dataset-level threshold of the image at ``relpath`` under ``plan`` (None if per
+    image); ``KeyError`` when its source has no usable map."""
+    if plan['value'] is not None or 'by_source' not in plan:
+        return plan['value']
+    source = map_source(relpath)
+    if source not in plan['by_source']:
+        raise KeyError(f'source {source!r} has no usable map, so no threshold')
+    return plan['by_source'][source]
 
 
 def image_boxes(img_path, map_path, threshold_cfg, dataset_value=None, box_cfg=None) -> dict:
@@ -148,9 +171,14 @@ def image_boxes(img_path, map_path, threshold_cfg, dataset_value=None, box_cfg=N
 
 def _run_job(relpath, job):
     """``(relpath, result or PseudoBoxInputError)`` for one image under the job settings."""
+    map_path = job['map_dir'] / map_relpath(relpath)
     try:
-        return relpath, image_boxes(job['img_dir'] / relpath, job['map_dir'] / map_relpath(relpath),
-                                    job['threshold_cfg'], job['dataset_value'], job['box_cfg'])
+        dataset_value = threshold_of(job['threshold'], relpath)
+    except KeyError as exc:
+        return relpath, PseudoBoxInputError(map_path, exc.args[0])
+    try:
+        return relpath, image_boxes(job['img_dir'] / relpath, map_path,
+                                    job['threshold']['cfg'], dataset_value, job['box_cfg'])
     except PseudoBoxInputError as exc:
         return relpath, exc
 
@@ -177,8 +205,9 @@ def iter_image_boxes(img_dir, map_dir, relpaths, threshold, box_cfg=None, worker
     a process pool (forked, one thread each); ``workers == 1`` runs them in this process.
     """
     relpaths = [Path(r) for r in relpaths]
-    job = dict(img_dir=Path(img_dir), map_dir=Path(map_dir), threshold_cfg=threshold['cfg'],
-               dataset_value=threshold['value'], box_cfg=box_cfg_with_defaults(box_cfg))
+    job = dict(img_dir=Path(img_dir), map_dir=Path(map_dir),
+               threshold={k: threshold[k] for k in ('cfg', 'value', 'by_source') if k in threshold},
+               box_cfg=box_cfg_with_defaults(box_cfg))
     bar = tqdm(total=len(relpaths), desc='pseudo boxes', unit='img', disable=not progress)
     with bar:
         if workers <= 1 or len(relpaths) < 2:
@@ -250,7 +279,7 @@ def export_pseudo_boxes_coco(img_dir, map_dir, out_file, threshold_cfg=None, box
 
 def _threshold_record(threshold) -> dict:
     """The JSON-safe part of a threshold plan, for summaries."""
-    keys = ('cfg', 'value', 'mean_max', 'n_maps', 'n_failed', 'failed', 'from_cache',
-            'cache_file')
+    keys = ('cfg', 'value', 'scale', 'by_source', 'groups', 'n_maps', 'n_failed', 'failed',
+            'from_cache', 'cache_file')
     return {k: (float(v) if isinstance(v, np.floating) else v)
             for k, v in threshold.items() if k in keys}

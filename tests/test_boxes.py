@@ -120,18 +120,19 @@ def test_streaming_mean_max_equals_in_memory_and_is_cached(tmp_path):
     _write_maps(tmp_path, maps)
     expected = np.mean([m.astype(np.float32).max() for m in maps.values()]) - 0.1
 
-    first = resolve_threshold(tmp_path, dict(type='mean_max', offset=-0.1))
+    pooled = dict(type='mean_max', offset=-0.1, group='pool', scale='unit')
+    first = resolve_threshold(tmp_path, pooled)
     assert first['value'] == pytest.approx(expected, rel=1e-6)
     assert not first['from_cache'] and first['n_maps'] == 7
     assert (tmp_path / THRESHOLD_CACHE_NAME).is_file()
 
-    second = resolve_threshold(tmp_path, dict(type='mean_max', offset=-0.2))
+    second = resolve_threshold(tmp_path, dict(pooled, offset=-0.2))
     assert second['from_cache'] and second['value'] == pytest.approx(expected - 0.1, rel=1e-6)
 
     maps['sub/m0.npy'] = np.full((8, 10), 100, np.float16)  # a changed map set
     _write_maps(tmp_path, {'sub/m0.npy': maps['sub/m0.npy']})
     os.utime(tmp_path / 'sub/m0.npy', ns=(1, 1))
-    third = resolve_threshold(tmp_path)
+    third = resolve_threshold(tmp_path, pooled)
     assert not third['from_cache']
     assert third['value'] == pytest.approx(
         np.mean([m.astype(np.float32).max() for m in maps.values()]) - 0.1, rel=1e-6)
@@ -141,7 +142,7 @@ def test_mean_max_leaves_out_bad_maps_and_lists_them(tmp_path):
     _write_maps(tmp_path, {'a.npy': np.ones((4, 4)), 'b.npy': np.full((4, 4), np.nan),
                            'c.npy': np.zeros((2, 3, 4))})
     plan = resolve_threshold(tmp_path, use_cache=False)
-    assert plan['value'] == pytest.approx(0.9)
+    assert plan['by_source'] == {'.': pytest.approx(0.9)}
     assert plan['n_maps'] == 1 and plan['n_failed'] == 2
     assert {Path(f['file']).name for f in plan['failed']} == {'b.npy', 'c.npy'}
 
@@ -179,7 +180,8 @@ def test_per_image_thresholds():
 
 
 def test_threshold_config_errors():
-    assert threshold_cfg_with_defaults(None) == dict(type='mean_max', offset=-0.1)
+    assert threshold_cfg_with_defaults(None) == dict(type='mean_max', offset=-0.1,
+                                                     group='source', scale='auto')
     with pytest.raises(ValueError, match='unknown threshold type'):
         threshold_cfg_with_defaults(dict(type='median'))
     with pytest.raises(ValueError, match='needs a value'):

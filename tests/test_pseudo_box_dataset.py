@@ -47,7 +47,7 @@ def test_dataset_gives_the_export_boxes(mt_subset):
     ds = PseudoBoxDataset(img_dir='img', map_dir='maps', data_root=str(mt_subset), workers=2,
                           test_mode=True)
     assert ds.threshold['from_cache']  # computed once by the export, cached beside the maps
-    assert ds.threshold['value'] == pytest.approx(summary['threshold']['value'])
+    assert ds.threshold['by_source'] == pytest.approx(summary['threshold']['by_source'])
     assert ds.metainfo['classes'] == ('defect',)
     expected = _boxes_by_file(writer.to_dict())
     assert len(ds) == len(expected) == 18

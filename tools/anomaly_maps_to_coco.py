@@ -22,7 +22,7 @@ from agssp.pseudo_boxes import export_pseudo_boxes_coco
 
 def threshold_cfg_from_args(args) -> dict:
     if args.threshold == 'mean_max':
-        return dict(type='mean_max', offset=args.offset)
+        return dict(type='mean_max', offset=args.offset, group=args.group, scale=args.scale)
     if args.threshold == 'absolute':
         if args.value is None:
             raise SystemExit('--threshold absolute needs --value')
@@ -45,7 +45,13 @@ def parse_args(argv=None):
     p.add_argument('--threshold', default='mean_max',
                    choices=['mean_max', 'absolute', 'quantile', 'otsu'])
     p.add_argument('--offset', type=float, default=-0.1,
-                   help='mean_max: added to the mean of the map maxima')
+                   help='mean_max: added to the mean of the map maxima (times --scale\'s unit)')
+    p.add_argument('--group', choices=['source', 'pool'], default='source',
+                   help='mean_max: one threshold per source dataset (first-level folder of the '
+                   'map folder; default) or one for the whole map set')
+    p.add_argument('--scale', choices=['auto', 'unit', 'spread'], default='auto',
+                   help="mean_max: the offset's unit: 1 (unit), the group's value range "
+                   "(spread), or 1 when every map lies in [0, 1] and the range otherwise (auto)")
     p.add_argument('--value', type=float, help='absolute: the threshold')
     p.add_argument('--quantile', type=float, default=0.99, help='quantile: per-image q')
     p.add_argument('--top-k', type=int, default=DEFAULT_BOX_CFG['top_k'])

@@ -10,7 +10,7 @@ Example (mmyolo or mmdet config)::
     train_dataloader = dict(dataset=dict(
         type='PseudoBoxDataset', data_root='data/magnetic-tile', img_dir='',
         map_dir='../maps/kead', exclude_suffixes=['.png'],
-        threshold=dict(type='mean_max', offset=-0.1),
+        threshold=dict(type='mean_max', offset=-0.1, group='source', scale='auto'),
         box_cfg=dict(min_area_divisor=100, min_area_floor=10, top_k=10, nms_iou=0.8),
         filter_cfg=dict(filter_empty_gt=False), pipeline=train_pipeline))
 """
@@ -36,7 +36,8 @@ class PseudoBoxDataset(BatchShapePolicyDataset):
         img_dir: image folder, searched recursively (relative paths join ``data_root``).
         map_dir: map folder mirroring it (``.npy``; relative paths join ``data_root``).
         threshold: threshold config (:mod:`agssp.map_thresholds`); default the paper's
-            ``dict(type='mean_max', offset=-0.1)``.
+            ``dict(type='mean_max', offset=-0.1)``, per source dataset (first-level folder of
+            ``map_dir``), the offset's unit chosen by ``scale='auto'``.
         box_cfg: options of :func:`agssp.boxes.map_to_boxes` (defaults: the paper's).
         exclude_suffixes: image suffixes to ignore, e.g. ``['.png']`` for masks beside images.
         workers: processes used to build the boxes when the dataset is loaded.
@@ -86,8 +87,7 @@ class PseudoBoxDataset(BatchShapePolicyDataset):
         logger.info('PseudoBoxDataset %s: %d images, %d with boxes, %d boxes, %d skipped '
                     '(threshold %s)', img_dir, len(data_list),
                     sum(bool(d['instances']) for d in data_list), n_boxes, len(self.skipped),
-                    self.threshold['value'] if self.threshold['value'] is not None
-                    else self.threshold_cfg)
+                    self.threshold.get('by_source', self.threshold['cfg']))
         return data_list
 
     def filter_data(self):

@@ -1,6 +1,8 @@
 # AGDP training data: unlabelled images and their anomaly maps (.npy, paths mirroring the
 # images), thresholded into single-class pseudo-defect boxes on the fly (PseudoBoxDataset; the
-# paper's threshold: mean of the map maxima - 0.1) or read from the COCO file that
+# paper's threshold: mean of the map maxima - 0.1 per source dataset = first-level folder of the
+# map folder; group='pool' for one threshold; scale: the offset's unit, see
+# agssp.map_thresholds.mean_max_thresholds) or read from the COCO file that
 # tools/anomaly_maps_to_coco.py wrote from the same maps (file_name relative to img_dir).
 # Environment: AGSSP_AGDP_IMG_DIR, AGSSP_AGDP_MAP_DIR (defaults: the AGBP data's folders),
 # AGSSP_AGDP_BOXES = maps (default: on the fly) or the path of that COCO file.
@@ -12,7 +14,7 @@ agdp_data = dict(
     img_dir='{{$AGSSP_AGDP_IMG_DIR:data/agbp/images}}',
     map_dir='{{$AGSSP_AGDP_MAP_DIR:data/agbp/maps}}',
     exclude_suffixes=(),
-    threshold=dict(type='mean_max', offset=-0.1),
+    threshold=dict(type='mean_max', offset=-0.1, group='source', scale='auto'),
     classes=('defect', ),
 )
 if agdp_data['boxes'] == 'maps':

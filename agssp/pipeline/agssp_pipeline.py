@@ -3,6 +3,7 @@
 Each stage reads what earlier stages wrote (paths derived from the work dir, never passed
 around in memory), so a stopped run resumes at the stage it was in.
 """
+import copy
 import json
 from pathlib import Path
 
@@ -161,25 +162,31 @@ class AgsspPipeline:
         cfg = self.finetune_config(info, ft, run_dir, seed, init)
         config = dump_stage_config(cfg, run_dir / 'config.py')
         checkpoint = train(config, run_dir, self.log, best=True)
-        metrics = evaluate_checkpoint(config, checkpoint, run_dir, info['val_ann'])
+        metrics = evaluate_checkpoint(config, checkpoint, run_dir, held_out_split(info)[0])
         return dict(checkpoint=str(checkpoint), init=str(init) if init else 'scratch',
-                    seed=int(seed), train_ann=train_ann_of(info, seed), **metrics)
+                    seed=int(seed), train_ann=train_ann_of(info, seed), val_ann=info['val_ann'],
+                    test_ann=held_out_split(info)[0], **metrics)
 
     def finetune_config(self, info, ft, run_dir, seed, init):
-        """The fine-tuning config of one run: data of ``seed``, ``init`` loaded, the schedule."""
+        """The fine-tuning config of one run: data of ``seed``, ``init`` loaded, the schedule.
+
+        The validation split picks the best checkpoint (``save_best``); the test split is only
+        in ``test_dataloader``, which :func:`evaluate_checkpoint` runs once on that checkpoint.
+        """
         cfg = load_stage_config(ft['config'], ft.get('overrides'))
         train_ann = train_ann_of(info, seed)
-        for split in ('train', 'val', 'test'):
-            loader = cfg.get(f'{split}_dataloader')
-            if loader is None:
+        files = dict(train=(train_ann, info['train_img_dir']),
+                     val=(info['val_ann'], info['val_img_dir']), test=held_out_split(info))
+        for split, (ann, img) in files.items():
+            if cfg.get(f'{split}_dataloader') is None:
                 continue
-            ann = info['val_ann'] if split != 'train' else train_ann
-            img = info['val_img_dir'] if split != 'train' else info['train_img_dir']
+            loader = cfg[f'{split}_dataloader'] = copy.deepcopy(cfg[f'{split}_dataloader'])
             loader.dataset.update(data_root='', ann_file=ann, data_prefix=dict(img=img),
                                   metainfo=dict(classes=tuple(info['classes'])))
-        for key in ('val_evaluator', 'test_evaluator'):
-            cfg[key].ann_file = info['val_ann']
-            cfg[key].outfile_prefix = str(run_dir / 'predictions')
+            if split != 'train':
+                cfg[f'{split}_evaluator'] = dict(cfg[f'{split}_evaluator'], ann_file=ann)
+        cfg.val_evaluator.pop('outfile_prefix', None)
+        cfg.test_evaluator.outfile_prefix = str(run_dir / 'predictions')
         num_classes = len(info['classes'])
         cfg.model.bbox_head.head_module.num_classes = num_classes
         cfg.model.train_cfg.assigner.num_classes = num_classes
@@ -227,6 +234,16 @@ class AgsspPipeline:
     def run_report(self, out: Path) -> dict:
         from agssp.pipeline.report import write_report
         return write_report(self, out)
+
+
+def held_out_split(info) -> tuple:
+    """(COCO file, image folder) of the test split: evaluated once per run, chosen by nothing.
+
+    Data descriptions written before the split existed name only ``val_ann``: it is both.
+    """
+    if 'test_ann' in info:
+        return info['test_ann'], info['test_img_dir']
+    return info['val_ann'], info['val_img_dir']
 
 
 def train_ann_of(info, seed) -> str:

@@ -1,4 +1,5 @@
-"""Fine-tuning validates in batches: same predictions as one image at a time, less time."""
+"""The pipeline's fine-tuning stage: the validation split picks, the test split is scored once;
+validation in batches predicts what one image at a time does."""
 import importlib.util
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import Runner
 
 from agssp.datasets.coco_writer import CocoWriter
-from agssp.pipeline.agssp_pipeline import AgsspPipeline
+from agssp.pipeline.agssp_pipeline import AgsspPipeline, held_out_split
 
 
 def _uneven_coco(root, sizes):
@@ -50,6 +51,26 @@ def _predictions(cfg, model, batch_size):
                 out[sample.img_path] = (sample.pred_instances.bboxes[order],
                                         sample.pred_instances.scores[order])
     return out
+
+
+def test_validation_picks_the_checkpoint_and_the_test_split_is_only_tested(tmp_path):
+    files = {k: _uneven_coco(tmp_path / k, [(64, 64)] * 2) for k in ('train', 'val', 'test')}
+    info = dict(train_ann=str(files['train']), val_ann=str(files['val']),
+                test_ann=str(files['test']), classes=['dent', 'scratch'],
+                train_img_dir='train/', val_img_dir='val/', test_img_dir='test/')
+    ft = dict(config='configs/finetune/yolo/yolov8_s_cspdarknet_baseline.py', img_scale=(64, 64),
+              epochs=2, batch_size=2)
+    cfg = AgsspPipeline(Config(dict(finetune=ft)), tmp_path).finetune_config(
+        info, ft, tmp_path / 'run', 0, None)
+    for split in ('train', 'val', 'test'):
+        dataset = cfg[f'{split}_dataloader'].dataset
+        assert (dataset.ann_file, dataset.data_prefix.img) == (str(files[split]), f'{split}/')
+    assert cfg.val_evaluator.ann_file == str(files['val'])
+    assert cfg.test_evaluator.ann_file == str(files['test'])
+    assert cfg.default_hooks.checkpoint.save_best.startswith('coco/')  # chosen on validation
+    assert cfg.test_evaluator.outfile_prefix == str(tmp_path / 'run' / 'predictions')
+    assert 'outfile_prefix' not in cfg.val_evaluator
+    assert held_out_split(dict(val_ann='v.json', val_img_dir='v/')) == ('v.json', 'v/')
 
 
 def test_validation_batch_follows_training_batch_unless_set(tmp_path):

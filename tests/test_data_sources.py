@@ -170,3 +170,46 @@ def test_bsdata_preset_keeps_each_wear_sequence_on_one_side(bsdata_root, tmp_pat
     assert info['pool_probably_defect_free'] == info['num_unlabelled'] - labelled_in_pool
     masks = list(Path(info['unlabelled_mask_dir']).rglob('*.png'))
     assert len(masks) == info['num_unlabelled']
+
+
+def _readme_config_block():
+    text = (REPO / 'README.md').read_text()
+    section = text.split('### Run it on your data', 1)[1]
+    return section.split('```python\n', 1)[1].split('```', 1)[0]
+
+
+def test_readme_config_is_the_example_file():
+    assert _readme_config_block() == \
+        (REPO / 'configs' / 'pipeline' / 'my_data_example.py').read_text()
+
+
+def _tool(name):
+    import importlib.util
+    path = REPO / 'tools' / 'dataset_converters' / f'{name}.py'
+    spec = importlib.util.spec_from_file_location(f'_tool_{name}', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_readme_steps_on_bsdata_as_a_users_folder(bsdata_root, tmp_path):
+    """The README's steps: labelme -> COCO, a test split, the example config with paths edited."""
+    from mmengine.config import Config
+
+    from agssp.pipeline.agssp_pipeline import AgsspPipeline
+    coco_dir = tmp_path / 'coco'
+    assert _tool('labelme_to_coco').main([
+        '--label-dir', str(bsdata_root / 'label'), '--img-dir', str(bsdata_root / 'data'),
+        '--out', str(coco_dir / 'all.json')]) == 0
+    assert _tool('split_coco').main(['--ann', str(coco_dir / 'all.json'), '--out-dir',
+                                     str(coco_dir), '--val-fraction', '0.2',
+                                     '--labelled-fraction']) == 0
+    (coco_dir / 'val.json').rename(coco_dir / 'test.json')
+    cfg = Config.fromfile(REPO / 'configs' / 'pipeline' / 'my_data_example.py')
+    cfg.data.update(unlabelled=[str(bsdata_root / 'data')], train_ann=str(coco_dir / 'train.json'),
+                    train_img_dir=str(bsdata_root / 'data'), test_ann=str(coco_dir / 'test.json'))
+    summary = AgsspPipeline(cfg, tmp_path).run_data(tmp_path / 'data')
+    info = json.loads((tmp_path / 'data' / 'data.json').read_text())
+    assert (info['num_test'], info['pool_dropped_test']) == (79, 79)
+    assert summary == dict(unlabelled=1104 - 79, labelled_train=252, labelled_val=63,
+                           sources=['data'])

@@ -11,7 +11,8 @@ from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import Runner
 
 from agssp.datasets.coco_writer import CocoWriter
-from agssp.pipeline.agssp_pipeline import AgsspPipeline, held_out_split
+from agssp.pipeline.agssp_pipeline import AgsspPipeline
+from agssp.pipeline.splits import held_out_split
 
 
 def _uneven_coco(root, sizes):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from agssp.pipeline.config_edit import (REPO_ROOT, dump_stage_config, load_stage_config,
                                         rescale_yolo_pipelines)
+from agssp.pipeline.splits import held_out_split, train_ann_of
 from agssp.pipeline.stage_runner import Stage
 from agssp.pipeline.training import evaluate_checkpoint, train
 
@@ -234,26 +235,6 @@ class AgsspPipeline:
     def run_report(self, out: Path) -> dict:
         from agssp.pipeline.report import write_report
         return write_report(self, out)
-
-
-def held_out_split(info) -> tuple:
-    """(COCO file, image folder) of the test split: evaluated once per run, chosen by nothing.
-
-    Data descriptions written before the split existed name only ``val_ann``: it is both.
-    """
-    if 'test_ann' in info:
-        return info['test_ann'], info['test_img_dir']
-    return info['val_ann'], info['val_img_dir']
-
-
-def train_ann_of(info, seed) -> str:
-    """The labelled training file of ``seed`` in a data description."""
-    if 'train_anns' not in info:
-        return info['train_ann']
-    if str(seed) not in info['train_anns']:
-        raise ValueError(f'fine-tuning seed {seed} has no labelled split: the data stage '
-                         f'wrote seeds {sorted(info["train_anns"])} (data.labelled_seeds)')
-    return info['train_anns'][str(seed)]
 
 
 def pipeline_stages(cfg, work_dir, log=print):

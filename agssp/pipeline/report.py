@@ -14,6 +14,7 @@ from agssp.box_drawing import draw_boxes, save_png
 from agssp.evaluation.map_overlays import render_overlay, titled
 from agssp.pipeline.config_edit import REPO_ROOT
 from agssp.pipeline.curves import plot_curves, read_scalars, series
+from agssp.pipeline.splits import held_out_split
 from agssp.pipeline.stage_runner import DONE_FILE
 
 # Lowest score of a detection the report draws, and the threshold of its tools/infer.py command.
@@ -99,13 +100,14 @@ def detections_figure(run_results, info, out_png, count=4, min_score=None, extra
     trainings score low).
     """
     min_score = MIN_SCORE if min_score is None else min_score
-    gt = json.loads(Path(info['val_ann']).read_text())
+    test_ann, test_img_dir = held_out_split(info)
+    gt = json.loads(Path(test_ann).read_text())
     predictions = {name: json.loads(Path(r['predictions']).read_text())
                    for name, r in run_results.items()}
     step = max(1, len(gt['images']) // count)
     rows = []
     for image in gt['images'][step // 2::step][:count]:
-        picture = cv2.imread(str(Path(info['val_img_dir']) / image['file_name']), cv2.IMREAD_COLOR)
+        picture = cv2.imread(str(Path(test_img_dir) / image['file_name']), cv2.IMREAD_COLOR)
         gt_boxes = [_xyxy(a['bbox']) for a in gt['annotations'] if a['image_id'] == image['id']]
         panels = [('ground truth', draw_boxes(picture, gt_boxes, color=(0, 200, 0)))]
         for name, dets in predictions.items():
@@ -198,12 +200,24 @@ def best_run(runs: dict) -> str:
     return max(runs, key=key)
 
 
+def splits_text(info) -> str:
+    """One sentence: the sizes of the splits and what each one decides."""
+    num_test = info.get('num_test', info['num_val'])
+    if 'test_ann' not in info:
+        return (f'This run predates the validation/test protocol: its {info["num_val"]} '
+                'held-out images both picked the checkpoint and scored it.')
+    return (f'Labelled training images: {info["num_train"]} (first seed); the best checkpoint '
+            f'of each run is picked on the validation split ({info["num_val"]} images); the '
+            f'test split ({num_test} images) is scored once, with that checkpoint, and only its '
+            'figures are in the tables.')
+
+
 def infer_command(pipeline, runs, info, score_thr):
     """``(run name, command)``: ``tools/infer.py`` on the best run's config dump and checkpoint,
     over the held-out images (absolute paths: it runs from any folder)."""
     name = best_run(runs)
     paths = [REPO_ROOT / 'tools' / 'infer.py', pipeline.stage_dir('finetune') / name / 'config.py',
-             runs[name]['checkpoint'], info['val_img_dir']]
+             runs[name]['checkpoint'], held_out_split(info)[1]]
     args = [sys.executable, *(str(Path(p).resolve()) for p in paths),
             '--out-dir', str((pipeline.work_dir / f'infer_{name}').resolve()),
             '--score-thr', f'{score_thr:g}']
@@ -236,7 +250,7 @@ def results_tables(runs: dict) -> str:
                  for c in classes]
         lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
     lines.append('')
-    lines.append('Per class: mAP@0.5 / mAP@0.5:0.95 on the held-out split.')
+    lines.append('Per class: mAP@0.5 / mAP@0.5:0.95 on the test split.')
     return '\n'.join(lines)
 
 
@@ -258,7 +272,7 @@ def write_report(pipeline, out: Path) -> dict:
     finetune_dir = pipeline.stage_dir('finetune')
     fig['finetune_map'] = plot_curves(
         {name: series(read_scalars(finetune_dir / name), 'coco/bbox_mAP_50') for name in runs},
-        'Fine-tuning: held-out mAP@0.5', 'epoch', 'mAP@0.5', out / 'finetune_map50.png')
+        'Fine-tuning: validation mAP@0.5', 'epoch', 'mAP@0.5', out / 'finetune_map50.png')
     seeds = sorted({r['seed'] for r in runs.values()})
     first_seed = {k: v for k, v in runs.items() if v['seed'] == seeds[0]} if seeds else {}
     fig['detections'] = detections_figure(first_seed, info, out / 'detections.png') \
@@ -273,8 +287,9 @@ def write_report(pipeline, out: Path) -> dict:
               f"{k} {v.get('elapsed_s', 0) / 60:.1f}" for k, v in stages.items())
           + f'; total {total / 60:.1f}.', '',
           '## Results: fine-tuning on the labelled split', '',
-          'Detection on the held-out split, from scratch and from the AGSSP detector (AGBP '
-          'backbone + AGDP neck/head), same labelled images, same schedule.', '',
+          'Detection on the test split, from scratch and from the AGSSP detector (AGBP '
+          'backbone + AGDP neck/head), same labelled images, same schedule. ' + splits_text(info),
+          '',
           results_tables(runs) if runs else '(no fine-tuning results)', '',
           '![mAP curves](finetune_map50.png)', '',
           '![detections](detections.png)', '',

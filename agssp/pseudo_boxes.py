@@ -277,6 +277,20 @@ def export_pseudo_boxes_coco(img_dir, map_dir, out_file, threshold_cfg=None, box
     return summary, writer
 
 
+def coco_by_source(coco: dict) -> dict:
+    """``{source: COCO dict}``: the images of each source (first-level folder of
+    ``file_name``, :func:`agssp.map_thresholds.map_source`) with their annotations."""
+    images = {}
+    for image in coco['images']:
+        images.setdefault(map_source(image['file_name']), []).append(image)
+    out = {}
+    for source, members in sorted(images.items()):
+        ids = {im['id'] for im in members}
+        out[source] = dict(coco, images=members,
+                           annotations=[a for a in coco['annotations'] if a['image_id'] in ids])
+    return out
+
+
 def _threshold_record(threshold) -> dict:
     """The JSON-safe part of a threshold plan, for summaries."""
     keys = ('cfg', 'value', 'scale', 'by_source', 'groups', 'n_maps', 'n_failed', 'failed',

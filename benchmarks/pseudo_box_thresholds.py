@@ -34,7 +34,7 @@ from agssp.evaluation.box_quality import pseudo_box_quality  # noqa: E402
 from agssp.map_thresholds import map_source  # noqa: E402
 from agssp.pipeline.config_edit import load_stage_config  # noqa: E402
 from agssp.pipeline.data_sources import prepare_data  # noqa: E402
-from agssp.pseudo_boxes import export_pseudo_boxes_coco  # noqa: E402
+from agssp.pseudo_boxes import coco_by_source, export_pseudo_boxes_coco  # noqa: E402
 
 MODES = (('source', 'auto'), ('pool', 'auto'), ('source', 'unit'), ('pool', 'unit'))
 IOUS = (0.5, 0.3)
@@ -78,14 +78,6 @@ def pool_ground_truth(info: dict, mt_root: Path, out_file: Path) -> dict:
     magnetic_tile_boxes(mt_root, writer, known={im['file_name'] for im in neu['images']})
     writer.dump(out_file)
     return writer.to_dict()
-
-
-def subset(coco: dict, source: str) -> dict:
-    """The images of one source (first-level folder of ``file_name``) and their boxes."""
-    images = [im for im in coco['images'] if map_source(im['file_name']) == source]
-    ids = {im['id'] for im in images}
-    return dict(coco, images=images, annotations=[a for a in coco['annotations']
-                                                  if a['image_id'] in ids])
 
 
 def make_maps(cfg, info: dict, work: Path, log) -> Path:
@@ -143,11 +135,10 @@ def main(argv=None) -> int:
         summary, writer = export_pseudo_boxes_coco(
             pool, maps_dir, work / f'boxes_{group}_{scale}.json', threshold_cfg=threshold,
             workers=args.workers)
-        pred = writer.to_dict()
-        quality = {(iou, where): pseudo_box_quality(
-            gt if where == 'all' else subset(gt, where),
-            pred if where == 'all' else subset(pred, where), iou)
-            for iou in IOUS for where in ('all', *sources)}
+        pred = dict(all=writer.to_dict(), **coco_by_source(writer.to_dict()))
+        truth = dict(all=gt, **coco_by_source(gt))
+        quality = {(iou, where): pseudo_box_quality(truth[where], pred[where], iou)
+                   for iou in IOUS for where in ('all', *sources)}
         rows.append((group, summary, quality))
 
     used = rows[0][1]['threshold']['scale']
@@ -167,10 +158,8 @@ def main(argv=None) -> int:
         for iou in IOUS:
             cells += [_cell(quality[(iou, where)]) for where in ('all', *sources)]
         print('| ' + ' | '.join(cells) + ' |')
-    per_source_images = {s: sum(1 for im in gt['images'] if map_source(im['file_name']) == s)
-                         for s in sources}
-    per_source_boxes = {s: len(subset(gt, s)['annotations']) for s in sources}
-    print(f'\ntrue boxes by source: {per_source_boxes}; images by source: {per_source_images}')
+    counts = {s: (len(c['images']), len(c['annotations'])) for s, c in coco_by_source(gt).items()}
+    print('\n(images, true boxes) by source: ' + ', '.join(f'{s} {n}' for s, n in counts.items()))
     print(f'wall time {(time.perf_counter() - start) / 60:.1f} min')
     return 0
 

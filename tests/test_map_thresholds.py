@@ -219,3 +219,27 @@ def test_export_cli_pooled_option(tmp_path):
         assert summary['threshold']['cfg']['group'] == group
         assert len(set(summary['threshold']['by_source'].values())) == (2 if group == 'source'
                                                                         else 1)
+
+
+def test_eval_tool_by_source(tmp_path, capsys):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('_eval_pseudo_boxes',
+                                                  REPO / 'tools' / 'eval_pseudo_boxes.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    rng = np.random.default_rng(6)
+    maps = {**_blob_maps(rng, 'a', 3, 0.2, 1.0), **_blob_maps(rng, 'b', 3, 0.5, 1.0)}
+    _write(tmp_path / 'maps', maps)
+    _images_for(tmp_path / 'img', maps)
+    _, writer = export_pseudo_boxes_coco(tmp_path / 'img', tmp_path / 'maps', tmp_path / 'p.json')
+    pred = writer.to_dict()
+    gt = dict(pred, annotations=[a for a in pred['annotations']
+                                 if not pred['images'][a['image_id'] - 1]['file_name']
+                                 .startswith('b/')])
+    (tmp_path / 'gt.json').write_text(json.dumps(gt))
+    assert tool.main(['--gt', str(tmp_path / 'gt.json'), '--pred', str(tmp_path / 'p.json'),
+                      '--by-source']) == 0
+    result = json.loads((tmp_path / 'p.quality.json').read_text())
+    assert result['by_source']['a']['recall'] == result['by_source']['a']['precision'] == 1.0
+    assert result['by_source']['b']['gt'] == 0 and result['by_source']['b']['precision'] == 0.0
+    assert 'source a: recall  1.000' in capsys.readouterr().out

@@ -4,8 +4,10 @@ Example:
     python tools/eval_pseudo_boxes.py --gt work_dirs/gt/mt.json --pred work_dirs/pseudo/mt.json
 
 Writes ``<pred stem>.quality.json`` and a bar chart ``<pred stem>.quality.png`` beside the
-pseudo boxes (or where --out says). Exit code 1 when no image of the ground truth is found in
-the pseudo boxes (the file names do not pair up: try --match name).
+pseudo boxes (or where --out says). ``--by-source`` adds the overall row of each source dataset
+(first-level folder of ``file_name``), also under ``by_source`` in the json. Exit code 1 when
+no image of the ground truth is found in the pseudo boxes (the file names do not pair up: try
+--match name).
 """
 import argparse
 import json
@@ -19,6 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from agssp.evaluation.box_quality import SIZE_BUCKETS, pseudo_box_quality  # noqa: E402
 from agssp.fileio import atomic_write_json  # noqa: E402
+from agssp.pseudo_boxes import coco_by_source  # noqa: E402
 
 
 def _fmt(value):
@@ -63,16 +66,29 @@ def main(argv=None):
     p.add_argument('--iou', type=float, default=0.5)
     p.add_argument('--match', choices=['path', 'name'], default='path',
                    help='pair images by file_name, or by its last component')
+    p.add_argument('--by-source', action='store_true',
+                   help='also each source dataset (first-level folder of file_name) on its own')
     p.add_argument('--out', help='result json (default: <pred stem>.quality.json)')
     args = p.parse_args(argv)
     gt = json.loads(Path(args.gt).read_text())
     pred_file = Path(args.pred)
-    result = pseudo_box_quality(gt, json.loads(pred_file.read_text()), args.iou, args.match)
+    pred = json.loads(pred_file.read_text())
+    result = pseudo_box_quality(gt, pred, args.iou, args.match)
     result.update(gt_file=str(args.gt), pred_file=str(pred_file))
+    if args.by_source:
+        preds = coco_by_source(pred)
+        result['by_source'] = {
+            source: pseudo_box_quality(truth, preds.get(source, dict(pred, images=[],
+                                                                    annotations=[])),
+                                       args.iou, args.match)['overall']
+            for source, truth in coco_by_source(gt).items()}
     out = Path(args.out) if args.out else pred_file.with_name(pred_file.stem + '.quality.json')
     atomic_write_json(out, result, indent=1)
     plot_quality(result, out.with_suffix('.png'))
     print(format_table(result))
+    for source, r in result.get('by_source', {}).items():
+        print(f"source {source}: recall {_fmt(r['recall'])} precision {_fmt(r['precision'])} "
+              f"gt {r['gt']} pred {r['pred']}")
     print(f'written {out} and {out.with_suffix(".png")}')
     images = result['images']
     return 1 if images['missing_in_pred'] == images['evaluated'] else 0

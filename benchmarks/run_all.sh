@@ -36,6 +36,7 @@ else
     "magnetic_tile_maps"
     "magnetic_tile_maps --contaminated"
     "neu_det_maps"
+    "pseudo_box_thresholds"
   )
 fi
 
@@ -51,7 +52,7 @@ for run in "${RUNS[@]}"; do
   status=${PIPESTATUS[0]}
   took=$(( $(date +%s) - start ))
   [ "$status" = 0 ] || FAILED=1
-  lines=$(grep -E 'ratio|goal|ceiling| ok$|^\| *(mean|pooled)' "$log" || true)
+  lines=$(grep -E 'ratio|goal|ceiling| ok$|^\| *(mean|pooled|per source)' "$log" || true)
   SUMMARY+=("== $name $args: exit $status, ${took} s"$'\n'"$lines")
 done
 

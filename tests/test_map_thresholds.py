@@ -243,3 +243,29 @@ def test_eval_tool_by_source(tmp_path, capsys):
     assert result['by_source']['a']['recall'] == result['by_source']['a']['precision'] == 1.0
     assert result['by_source']['b']['gt'] == 0 and result['by_source']['b']['precision'] == 0.0
     assert 'source a: recall  1.000' in capsys.readouterr().out
+
+
+def test_pipeline_stage_records_the_full_threshold_and_quality_per_source(tmp_path):
+    from mmengine.config import Config
+
+    from agssp.pipeline.agssp_pipeline import AgsspPipeline
+    pipeline = AgsspPipeline(Config(dict(pseudo_boxes=dict(
+        threshold=dict(type='mean_max', offset=-0.1), workers=1, num_drawn=2))), tmp_path)
+    settings = pipeline.pseudo_box_settings()
+    assert settings['threshold'] == dict(type='mean_max', offset=-0.1, group='source',
+                                         scale='auto')
+    rng = np.random.default_rng(7)
+    maps = {**_blob_maps(rng, 'a', 3, 0.2, 1.0), **_blob_maps(rng, 'b', 3, 0.5, 1.0)}
+    _write(pipeline.maps_dir, maps)
+    _images_for(tmp_path / 'pool', maps)
+    _, writer = export_pseudo_boxes_coco(tmp_path / 'pool', pipeline.maps_dir,
+                                         tmp_path / 'truth.json')
+    pipeline.stage_dir('data').mkdir(parents=True)
+    (pipeline.stage_dir('data') / 'data.json').write_text(json.dumps(dict(
+        unlabelled_dir=str(tmp_path / 'pool'), unlabelled_boxes=str(tmp_path / 'truth.json'))))
+    out = pipeline.stage_dir('pseudo_boxes')
+    out.mkdir(parents=True)
+    result = pipeline.run_pseudo_boxes(out)
+    assert set(result['threshold']['by_source']) == {'a', 'b'}
+    assert set(result['quality_by_source']) == {'a', 'b'}
+    assert all(q['recall'] == 1.0 for q in result['quality_by_source'].values())

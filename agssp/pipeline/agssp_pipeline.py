@@ -50,7 +50,7 @@ class AgsspPipeline:
             Stage('anomaly_model', dict(c.anomaly), self.run_anomaly_model),
             Stage('anomaly_maps', dict(c.anomaly), self.run_anomaly_maps),
             Stage('agbp', dict(c.agbp), self.run_agbp),
-            Stage('pseudo_boxes', dict(c.pseudo_boxes), self.run_pseudo_boxes),
+            Stage('pseudo_boxes', self.pseudo_box_settings(), self.run_pseudo_boxes),
             Stage('agdp', dict(c.agdp, pseudo_boxes=dict(c.pseudo_boxes)), self.run_agdp),
             Stage('finetune', dict(c.finetune), self.run_finetune),
             Stage('report', dict(c.get('report', {})), self.run_report),
@@ -112,9 +112,16 @@ class AgsspPipeline:
         save_backbone_checkpoint(self.backbone_file, state, dict(source=str(checkpoint), **report))
         return dict(checkpoint=str(checkpoint), backbone=str(self.backbone_file))
 
+    def pseudo_box_settings(self) -> dict:
+        """The stage's settings with the threshold completed by its defaults (a changed default,
+        e.g. per source vs pooled, makes the stage run again)."""
+        from agssp.map_thresholds import threshold_cfg_with_defaults
+        pb = dict(self.cfg.pseudo_boxes)
+        return dict(pb, threshold=threshold_cfg_with_defaults(pb.get('threshold')))
+
     def run_pseudo_boxes(self, out: Path) -> dict:
         from agssp.box_drawing import draw_coco_sample
-        from agssp.pseudo_boxes import export_pseudo_boxes_coco
+        from agssp.pseudo_boxes import coco_by_source, export_pseudo_boxes_coco
         info, pb = self.data_info(), self.cfg.pseudo_boxes
         summary, writer = export_pseudo_boxes_coco(
             info['unlabelled_dir'], self.maps_dir, out / 'pseudo_boxes.json',
@@ -127,8 +134,11 @@ class AgsspPipeline:
         if info.get('unlabelled_boxes'):
             from agssp.evaluation.box_quality import pseudo_box_quality
             gt = json.loads(Path(info['unlabelled_boxes']).read_text())
-            quality = pseudo_box_quality(gt, writer.to_dict())
-            result['quality'] = quality['overall']
+            result['quality'] = pseudo_box_quality(gt, writer.to_dict())['overall']
+            preds = coco_by_source(writer.to_dict())
+            result['quality_by_source'] = {
+                source: pseudo_box_quality(truth, preds[source])['overall']
+                for source, truth in coco_by_source(gt).items() if source in preds}
         return result
 
     def run_agdp(self, out: Path) -> dict:

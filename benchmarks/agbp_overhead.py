@@ -30,8 +30,8 @@ PAIRS = {
     'cspdarknet': ('agbp_cspdarknet-yolov8s_8xb128-200e_metal.py',
                    'cls_cspdarknet-yolov8s_8xb128-200e_metal.py'),
     'resnet50': ('agbp_resnet50_8xb128-200e_metal.py', 'cls_resnet50_8xb128-200e_metal.py'),
-    'swin-base': ('agbp_swin-base-w7_8xb40-200e_metal-224px.py',
-                  'cls_swin-base-w7_8xb40-200e_metal-224px.py'),
+    'swin-base': ('agbp_swin-base-w7_8xb80-200e_metal-224px.py',
+                  'cls_swin-base-w7_8xb80-200e_metal-224px.py'),
 }
 GOAL = 1.05
 

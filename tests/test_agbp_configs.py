@@ -15,7 +15,7 @@ CONFIGS = sorted(p.name for p in CONFIG_DIR.glob('*.py'))
 RECIPES = {
     'cspdarknet-yolov8s_8xb128-200e_metal': (1024, 0.01, 200),
     'resnet50_8xb128-200e_metal': (1024, 0.01, 200),
-    'swin-base-w7_8xb40-200e_metal-224px': (320, 5e-4 * 320 / 512, 200),
+    'swin-base-w7_8xb80-200e_metal-224px': (640, 5e-4 * 640 / 512, 200),
     'simmim_swin-base-w6_8xb56-500e_metal-192px': (448, 1e-4 * 448 / 512, 500),
     'mocov3_resnet50_8xb128-200e_metal': (1024, 9.6 * 1024 / 4096, 200),
 }

@@ -70,7 +70,7 @@ def test_resnet50_from_classifier_and_mocov3_into_mmdet(tmp_path):
 
 
 def test_swin_b_agbp_into_an_mmdet_swin_b_detector_backbone(tmp_path):
-    _agbp_checkpoint(tmp_path / 'agbp.pth', 'agbp_swin-base-w7_8xb40-200e_metal-224px.py')
+    _agbp_checkpoint(tmp_path / 'agbp.pth', 'agbp_swin-base-w7_8xb80-200e_metal-224px.py')
     cfg = get_config('mmdet::swin/retinanet_swin-t-p4-w7_fpn_1x_coco.py').model.backbone
     cfg.update(embed_dims=128, depths=[2, 2, 18, 2], num_heads=[4, 8, 16, 32], init_cfg=None)
     state, report = export_backbone(load_agbp_state_dict(tmp_path / 'agbp.pth'), 'mmdet-swin',

@@ -168,3 +168,11 @@ def test_simmim_distils_an_unmasked_forward_of_the_same_batch():
     assert {'loss_mim', 'loss_distill'} <= set(losses)
     assert losses['loss_distill'].item() == pytest.approx(unmasked['loss_distill'].item(),
                                                           rel=1e-5)
+
+
+def test_activation_of_float16_features_does_not_overflow():
+    """Under AMP, features arrive in float16; their sum of squares exceeds float16's range."""
+    feat = torch.full((1, 512, 2, 2), 20.0, dtype=torch.float16)
+    activation = stage_activation(feat)
+    assert activation.dtype == torch.float32
+    assert torch.isfinite(activation).all() and activation[0, 0, 0, 0] == 512 * 400

@@ -6,7 +6,9 @@ from agssp.engine import add_runner_args, build_runner
 
 def main():
     parser = add_runner_args(argparse.ArgumentParser(description=__doc__))
-    parser.add_argument('--amp', action='store_true', help='mixed precision (CUDA only)')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed precision: float16 AmpOptimWrapper, dynamic loss scale '
+                        '(CUDA only; on the CPU it stops with a message)')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr by the total batch size (GPUs x batch per GPU) '
                         'over the config\'s auto_scale_lr.base_batch_size')

@@ -8,6 +8,8 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import MODELS
 
+from agssp.engine.init_check import warn_if_frozen_on_random_weights
+
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 
 
@@ -72,9 +74,10 @@ def prepare_config(args, cfg: Config) -> Config:
         cfg.work_dir = str(Path('work_dirs') / Path(args.config).stem)
     if getattr(args, 'amp', False):
         if not torch.cuda.is_available():
-            raise SystemExit('error: --amp needs a CUDA device (none is available)')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+            raise SystemExit(f'error: --amp needs a CUDA device (none is available); {args.config} '
+                             "runs in float32 on the CPU: drop --amp (mmengine's "
+                             'AmpOptimWrapper is GPU/NPU only)')
+        enable_amp(cfg)
     if getattr(args, 'auto_scale_lr', False):
         if not cfg.get('auto_scale_lr', {}).get('base_batch_size'):
             raise SystemExit('error: --auto-scale-lr needs auto_scale_lr.base_batch_size '
@@ -90,6 +93,23 @@ def prepare_config(args, cfg: Config) -> Config:
         if not Path(checkpoint).is_file():
             raise SystemExit(f'error: checkpoint not found: {checkpoint}')
         cfg.load_from = checkpoint
+    if cfg.get('train_cfg'):
+        warn_if_frozen_on_random_weights(cfg)
+    return cfg
+
+
+def enable_amp(cfg: Config) -> Config:
+    """Mixed precision as the paper's runs used it: mmengine's ``AmpOptimWrapper`` (float16,
+    dynamic loss scale) around the config's optimizer; other wrapper settings are kept."""
+    wrapper = cfg.get('optim_wrapper')
+    if not isinstance(wrapper, dict) or 'optimizer' not in wrapper:
+        raise SystemExit(f'error: --amp needs an optim_wrapper with an optimizer in '
+                         f'{cfg.filename}')
+    if wrapper.get('type', 'OptimWrapper') not in ('OptimWrapper', 'AmpOptimWrapper'):
+        raise SystemExit(f"error: --amp cannot wrap optim_wrapper type {wrapper['type']!r} "
+                         f'of {cfg.filename} (only OptimWrapper)')
+    wrapper.type = 'AmpOptimWrapper'
+    wrapper.setdefault('loss_scale', 'dynamic')
     return cfg
 
 

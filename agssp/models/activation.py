@@ -11,10 +11,14 @@ import torch.nn.functional as F
 
 
 def stage_activation(feat: torch.Tensor) -> torch.Tensor:
-    """Channel-wise sum of squares of (B, C, h, w) features: a (B, 1, h, w) activation map."""
+    """Channel-wise sum of squares of (B, C, h, w) features: a (B, 1, h, w) activation map.
+
+    Computed in float32 whatever the features' dtype: under AMP a float16 sum of squares over
+    hundreds of channels overflows (65504) and the distillation loss turns NaN.
+    """
     if feat.dim() != 4:
         raise ValueError(f'expected stage features of shape (B, C, h, w), got {tuple(feat.shape)}')
-    return feat.pow(2).sum(dim=1, keepdim=True)
+    return feat.float().pow(2).sum(dim=1, keepdim=True)
 
 
 def resize_target(anomaly_maps: torch.Tensor, hw) -> torch.Tensor:

@@ -12,6 +12,9 @@ img_size = 128
 max_iters = 600
 
 model = dict(backbone=dict(frozen_stages=-1))
+# What the recipe freezes once pretrained weights are named: the pipeline's
+# agbp.init_checkpoint (load_from) sets model.backbone.frozen_stages to it.
+frozen_stages_when_pretrained = _base_.model.backbone.frozen_stages
 
 train_pipeline = [
     dict(t, scale=img_size) if t['type'] == 'RandomResizedCropWithMap' else t

@@ -1,7 +1,10 @@
 # Baseline twin of agbp_cspdarknet-yolov8s_8xb128-200e_metal.py: the YOLOv8-s backbone (mmyolo
 # CSPDarknet, deepen 0.33, widen 0.5) trained on source-dataset classification only, with the
 # ResNet-50 baseline's data and recipe (8 x 128 images, SGD lr 0.01, 200 epochs, steps
-# 60/90/180; auto_scale_lr base 1024). Stem and stages 1-2 frozen (mmyolo frozen_stages=2).
+# 60/90/180; auto_scale_lr base 1024). Stem and stages 1-2 frozen (mmyolo frozen_stages=2): on
+# pretrained weights (--cfg-options load_from=CKPT, or model.backbone.init_cfg=dict(
+# type='Pretrained', checkpoint=CKPT, prefix='backbone.')); tools/train.py warns when they
+# would be frozen random weights.
 _base_ = './cls_resnet50_8xb128-200e_metal.py'
 
 model = dict(

@@ -5,6 +5,9 @@
 # 1024 (2.4), 10 warm-up epochs then cosine; `--cfg-options auto_scale_lr.enable=True`
 # rescales lr for another total batch size. Upstream trains with AMP and SyncBN: add --amp on
 # GPUs; SyncBN needs CUDA when distributed (a single process falls back to plain BN).
+# Frozen stages expect pretrained weights: --cfg-options load_from=CKPT or
+# model.backbone.init_cfg=dict(type='Pretrained', checkpoint=CKPT, prefix='backbone.');
+# tools/train.py warns when they would freeze random weights.
 _base_ = [
     'mmpretrain::mocov3/mocov3_resnet50_8xb512-amp-coslr-100e_in1k.py',
     '../_base_/datasets/agbp_metal.py',

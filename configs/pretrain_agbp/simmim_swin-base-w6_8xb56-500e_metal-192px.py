@@ -4,6 +4,9 @@
 # AdamW lr 1e-4 x 448 / 512, 10 warm-up epochs then cosine, 500 epochs;
 # `--cfg-options auto_scale_lr.enable=True` rescales lr for another total batch size.
 # Upstream trains with AMP; here the optimizer wrapper is plain (CPU-safe): add --amp on GPUs.
+# Frozen stages expect pretrained weights: --cfg-options load_from=CKPT or
+# model.backbone.init_cfg=dict(type='Pretrained', checkpoint=CKPT, prefix='backbone.');
+# tools/train.py warns when they would freeze random weights.
 _base_ = [
     'mmpretrain::simmim/simmim_swin-base-w6_8xb256-amp-coslr-100e_in1k-192px.py',
     '../_base_/datasets/agbp_metal.py',

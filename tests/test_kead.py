@@ -3,13 +3,21 @@ import json
 import logging
 from pathlib import Path
 
+import cv2
+import numpy as np
 import open_clip
 import pytest
 import torch
 from mmengine.config import Config
 
-from agssp.anomaly.kead import (FewShotPatchMemory, KeAD, SurgeryVisionTransformer,
-                                available_knowledge, load_knowledge, value_value_attention)
+from agssp.anomaly.build import build_anomaly_model
+from agssp.anomaly.image_input import load_model_input
+from agssp.anomaly.kead import (AGSSP_TEMPLATES, REFERENCE_TEMPLATES, TEMPLATES,
+                                FewShotPatchMemory, KeAD, SurgeryVisionTransformer,
+                                available_knowledge, class_knowledge, load_knowledge,
+                                resolve_templates, value_value_attention)
+from agssp.anomaly.maps_io import load_anomaly_map
+from agssp.anomaly.writer import generate_anomaly_maps, image_class
 from agssp.registry import ANOMALY_MODELS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -24,10 +32,10 @@ def tiny_clip(seed=0):
     return open_clip.create_model('ViT-B-16-plus-240', **TINY).eval()
 
 
-def tiny_kead(k_shot=2, seed=0, input_size=SIZE):
+def tiny_kead(k_shot=2, seed=0, input_size=SIZE, knowledge='neu_det', **kwargs):
     torch.manual_seed(seed)
-    return KeAD('neu_det', random_init=True, model_overrides=TINY, input_size=input_size,
-                k_shot=k_shot)
+    return KeAD(knowledge, random_init=True, model_overrides=TINY, input_size=input_size,
+                k_shot=k_shot, **kwargs)
 
 
 def images(count, seed):
@@ -217,3 +225,137 @@ def test_registry_and_configs(tmp_path):
 def test_memory_rejects_negative_k():
     with pytest.raises(ValueError, match='k_shot'):
         FewShotPatchMemory(-1)
+
+
+def test_reference_layer_fusion_shares_the_last_surgery_tokens():
+    clip = tiny_clip()
+    x = torch.randn(2, 3, *SIZE)
+    own = SurgeryVisionTransformer(clip.visual, (3, 6, 9, 12), 9)(x)[1]
+    shared = SurgeryVisionTransformer(clip.visual, (3, 6, 9, 12), 9,
+                                      share_last_surgery_tokens=True)(x)[1]
+    assert torch.equal(shared[0], own[0])
+    assert all(torch.equal(tokens, own[3]) for tokens in shared[1:])
+    assert not torch.allclose(own[1], own[3])
+
+
+def single_layer_terms(layer, x, references):
+    model = tiny_kead(k_shot=2, layers=(layer,))
+    model.fit(references)
+    return model.score_terms(x)
+
+
+def test_layer_fusion_mean_and_reference_maps():
+    x, references = images(2, seed=7), images(2, seed=8)
+    per_layer = {layer: single_layer_terms(layer, x, references) for layer in (3, 6, 9, 12)}
+    results = {}
+    for fusion in ('mean', 'reference'):
+        model = tiny_kead(k_shot=2, layer_fusion=fusion)
+        model.fit(references)
+        results[fusion] = model.score_terms(x)
+    for key in ('zero_shot_map', 'few_shot_map'):
+        mean = torch.stack([per_layer[layer][key] for layer in (3, 6, 9, 12)]).mean(dim=0)
+        reference = 0.25 * per_layer[3][key] + 0.75 * per_layer[12][key]
+        assert torch.allclose(results['mean'][key], mean, atol=1e-6)
+        assert torch.allclose(results['reference'][key], reference, atol=1e-6)
+        assert not torch.allclose(results['mean'][key], results['reference'][key], atol=1e-4)
+    assert torch.allclose(results['mean']['cls_probability'],
+                          results['reference']['cls_probability'])
+    with pytest.raises(ValueError, match='layer_fusion'):
+        tiny_kead(layer_fusion='max')
+
+
+def test_template_sets():
+    assert len(REFERENCE_TEMPLATES) == 21 and len(AGSSP_TEMPLATES) == 20
+    assert TEMPLATES is REFERENCE_TEMPLATES
+    assert REFERENCE_TEMPLATES.count('a jpeg corrupted photo of the {}.') == 2
+    assert resolve_templates('agssp') is AGSSP_TEMPLATES
+    assert resolve_templates(['x {} y']) == ('x {} y',)
+    with pytest.raises(ValueError, match='unknown template set'):
+        resolve_templates('winclip')
+    with pytest.raises(ValueError, match='one {}'):
+        resolve_templates(['no placeholder'])
+    default, ours = tiny_kead(k_shot=0), tiny_kead(k_shot=0, templates='agssp')
+    assert default.templates == REFERENCE_TEMPLATES
+    assert not torch.allclose(default.text_embeddings, ours.text_embeddings, atol=1e-4)
+    explicit = tiny_kead(k_shot=0, templates=list(REFERENCE_TEMPLATES))
+    assert torch.equal(explicit.text_embeddings, default.text_embeddings)
+
+
+def test_class_knowledge_rule(tmp_path):
+    default = load_knowledge('neu_det')
+    assert class_knowledge('', default, {}) is default
+    assert class_knowledge('magnetic-tile', default, {}).dataset == load_knowledge(
+        'magnetic_tile').dataset
+    assert class_knowledge('tiles', default, {'tiles': 'steel_pipe'}).dataset == 'Steel Pipe'
+    renamed = class_knowledge('hot_rolled-plate', default, {})
+    assert renamed.object_name == 'hot rolled plate' and renamed.defects == default.defects
+    assert image_class('a/b/c.png') == 'a' and image_class('c.png') == ''
+
+
+def write_image(path, seed):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rgb = np.random.default_rng(seed).integers(0, 256, (*SIZE, 3), dtype=np.uint8)
+    cv2.imwrite(str(path), rgb[..., ::-1])
+
+
+@pytest.fixture(scope='module')
+def two_class_data(tmp_path_factory):
+    """References and a pool with two first-level folders named like shipped knowledge."""
+    root = tmp_path_factory.mktemp('two_classes')
+    for offset, name in enumerate(('magnetic_tile', 'neu_det')):
+        write_image(root / 'refs' / name / 'good.png', seed=10 + offset)
+        for index in range(2):
+            write_image(root / 'pool' / name / f'{index}.png', seed=20 + 2 * offset + index)
+    return root
+
+
+def kead_config(per_class=None):
+    return dict(model=dict(type='KeAD', knowledge='neu_det', random_init=True,
+                           model_overrides=TINY, input_size=SIZE, k_shot=1, per_class=per_class),
+                reference_dir=None, reference_images=1)
+
+
+def written_maps(root, out_dir, per_class=None):
+    torch.manual_seed(0)
+    cfg = kead_config(per_class)
+    cfg['reference_dir'] = str(root / 'refs')
+    model = build_anomaly_model(cfg)
+    generate_anomaly_maps(model, root / 'pool', out_dir, num_workers=0, progress=False,
+                          dtype='float32')
+    return model, {rel: load_anomaly_map(out_dir / rel.replace('.png', '.npy'))
+                   for rel in ('magnetic_tile/0.png', 'magnetic_tile/1.png', 'neu_det/0.png',
+                               'neu_det/1.png')}
+
+
+def test_per_class_prompts_and_memories(two_class_data, tmp_path):
+    root = two_class_data
+    model, maps = written_maps(root, tmp_path / 'auto')
+    assert model.class_names == ['magnetic_tile', 'neu_det']
+    assert model.memory_classes == ['magnetic_tile', 'neu_det']
+    for name in ('magnetic_tile', 'neu_det'):
+        alone = tiny_kead(k_shot=1, knowledge=name)
+        alone.fit(load_model_input(root / 'refs' / name / 'good.png', SIZE)[None])
+        for index in range(2):
+            rel = f'{name}/{index}.png'
+            expected = alone(load_model_input(root / 'pool' / rel, SIZE)[None])['anomaly_map']
+            assert np.allclose(maps[rel], expected[0].numpy(), atol=1e-5), rel
+    _, pooled = written_maps(root, tmp_path / 'off', per_class=False)
+    assert not np.allclose(pooled['neu_det/0.png'], maps['neu_det/0.png'], atol=1e-3)
+
+
+def test_per_class_needs_memories_and_classes(two_class_data):
+    model = tiny_kead(k_shot=1)
+    model.fit(images(1, seed=3))
+    with pytest.raises(ValueError, match=r"no few-shot memory for classes \['a', 'b'\]"):
+        model.set_classes(['a', 'b'])
+    model.set_classes(['a'])
+    assert model.class_names == []
+    zero_shot = tiny_kead(k_shot=0, per_class=True)
+    zero_shot.set_classes(['neu_det'])
+    with pytest.raises(ValueError, match='one class per image'):
+        zero_shot(images(1, seed=4))
+    with pytest.raises(ValueError, match='not declared'):
+        zero_shot(images(1, seed=4), classes=['other'])
+    out = zero_shot(images(1, seed=4), classes=['neu_det'])
+    assert torch.allclose(out['anomaly_map'], tiny_kead(k_shot=0)(images(1, seed=4))[
+        'anomaly_map'], atol=1e-6)

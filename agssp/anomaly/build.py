@@ -4,7 +4,8 @@ Config keys: ``model=dict(type=...)`` (a name in ``agssp.registry.ANOMALY_MODELS
 ``checkpoint=None`` (a state dict file loaded with ``weights_only=True``; a dict holding
 ``state_dict`` is unwrapped), ``reference_dir=None`` and ``reference_images=None`` (few-shot
 methods: ``model.fit`` receives that many images of the folder, evenly spaced over its sorted
-list; None takes them all).
+list; None takes them all). Class-aware methods (KeAD) get that many images of each class, the
+first-level folders of ``reference_dir`` (``''``: images directly in it), with their classes.
 """
 import logging
 from pathlib import Path
@@ -15,6 +16,7 @@ import torch
 from agssp.anomaly.base import AnomalyMapModel
 from agssp.anomaly.image_input import load_model_input
 from agssp.anomaly.maps_io import list_images
+from agssp.anomaly.writer import image_class
 from agssp.registry import ANOMALY_MODELS
 
 logger = logging.getLogger('agssp')
@@ -37,14 +39,39 @@ def reference_paths(reference_dir, count=None):
     images = list_images(reference_dir)
     if not images:
         raise FileNotFoundError(f'no reference images in {reference_dir}')
-    if count is not None:
-        if count < 1:
-            raise ValueError(f'reference_images must be >= 1, got {count}')
-        if count > len(images):
-            raise ValueError(f'reference_images={count} but {reference_dir} holds only '
-                             f'{len(images)} images')
-        images = [images[i] for i in np.linspace(0, len(images) - 1, count).round().astype(int)]
-    return [reference_dir / rel for rel in images]
+    if count is not None and count > len(images):
+        raise ValueError(f'reference_images={count} but {reference_dir} holds only '
+                         f'{len(images)} images')
+    return [reference_dir / rel for rel in evenly_spaced(images, count)]
+
+
+def reference_paths_by_class(reference_dir, count=None):
+    """Per class (see :func:`image_class`), ``count`` images of ``reference_dir`` evenly spaced
+    over the class's sorted list (all if None), as (paths, classes)."""
+    reference_dir = Path(reference_dir)
+    groups = {}
+    for rel in list_images(reference_dir):
+        groups.setdefault(image_class(rel), []).append(rel)
+    if not groups:
+        raise FileNotFoundError(f'no reference images in {reference_dir}')
+    paths, classes = [], []
+    for name, images in groups.items():
+        if count is not None and count > len(images):
+            raise ValueError(f'reference_images={count} but class {name!r} of {reference_dir} '
+                             f'holds only {len(images)} images')
+        chosen = evenly_spaced(images, count)
+        paths += [reference_dir / rel for rel in chosen]
+        classes += [name] * len(chosen)
+    return paths, classes
+
+
+def evenly_spaced(items, count=None):
+    """``count`` items evenly spaced over ``items`` (all if None)."""
+    if count is None:
+        return list(items)
+    if count < 1:
+        raise ValueError(f'reference_images must be >= 1, got {count}')
+    return [items[i] for i in np.linspace(0, len(items) - 1, count).round().astype(int)]
 
 
 def build_anomaly_model(cfg, device='cpu') -> AnomalyMapModel:
@@ -56,12 +83,17 @@ def build_anomaly_model(cfg, device='cpu') -> AnomalyMapModel:
         load_state_dict_file(model, cfg['checkpoint'])
     model.to(device).eval()
     if cfg.get('reference_dir'):
-        paths = reference_paths(cfg['reference_dir'], cfg.get('reference_images'))
+        fit_args = {}
+        if getattr(model, 'class_aware', False):
+            paths, fit_args['classes'] = reference_paths_by_class(cfg['reference_dir'],
+                                                                  cfg.get('reference_images'))
+        else:
+            paths = reference_paths(cfg['reference_dir'], cfg.get('reference_images'))
         logger.info('fitting %s on %d reference images from %s', type(model).__name__,
                     len(paths), cfg['reference_dir'])
         images = torch.stack([load_model_input(p, model.input_size) for p in paths])
         with torch.no_grad():
-            model.fit(images.to(device))
+            model.fit(images.to(device), **fit_args)
     elif cfg.get('reference_images'):
         raise ValueError('reference_images is set but reference_dir is not')
     return model

@@ -10,6 +10,9 @@
   writes (temporary file, then rename) on a few threads, so a killed run leaves no half file and
   a restart with the same arguments only does what is left. Leftover temporary files of a kill
   are removed at start.
+* Class-aware methods (``class_aware = True``, e.g. KeAD) get the pool's classes, the
+  first-level folders of the image paths (:func:`image_class`), through ``set_classes`` before
+  the first batch, and each batch's classes as ``model(inputs, classes=...)``.
 * ``manifest.json`` (see :mod:`agssp.anomaly.manifest`) lists what was written and skipped.
   The folder remembers the method's settings (``.generator.json``); resuming into a folder made
   with other settings is refused.
@@ -80,6 +83,13 @@ def select_images(img_dir, suffixes: Optional[Sequence[str]] = None) -> List[str
     return [rel.as_posix() for rel in list_images(img_dir) if rel.suffix.lower() in suffixes]
 
 
+def image_class(rel) -> str:
+    """The class of an image: the first-level folder of its path under the image root, ``''``
+    for an image directly in the root."""
+    parts = Path(rel).parts
+    return parts[0] if len(parts) > 1 else ''
+
+
 def rank_share(todo: Sequence, rank: int, world_size: int) -> list:
     """The images rank ``rank`` of ``world_size`` does: every world_size-th, from ``rank``."""
     return list(todo[rank::world_size])
@@ -127,6 +137,8 @@ def generate_anomaly_maps(model, img_dir, out_dir, *, batch_size: int = 8, num_w
     fingerprint = _jsonable(dict(model=type(model).__name__, input_size=list(model.input_size),
                                  dtype=dtype, settings=settings or {}))
     images = select_images(img_dir, suffixes)
+    if getattr(model, 'class_aware', False):
+        model.set_classes([image_class(rel) for rel in images])
     out_dir.mkdir(parents=True, exist_ok=True)
     _check_settings(out_dir, fingerprint, write=rank == 0)
     done, leftovers = scan_map_folder(out_dir)
@@ -181,8 +193,11 @@ def _write_share(model, img_dir, out_dir, share, journal, *, batch_size, num_wor
             for image, reason in batch['failed']:
                 journal.image_skipped(image, reason)
             if batch['inputs'] is not None:
+                extra = {}
+                if getattr(model, 'class_aware', False):
+                    extra['classes'] = [image_class(rel) for rel in batch['images']]
                 with torch.no_grad():
-                    out = model(batch['inputs'].to(device, non_blocking=True).float())
+                    out = model(batch['inputs'].to(device, non_blocking=True).float(), **extra)
                 maps = out['anomaly_map'].detach().float().cpu().numpy()
                 scores = out.get('image_score')
                 scores = None if scores is None else scores.detach().float().cpu().numpy()

@@ -20,4 +20,16 @@ model = dict(
     temperature=0.07,
     k_shot=4,
     input_size=input_size,
-    device='cpu')
+    device='cpu',
+    # 'reference': the reference's 21 templates; 'agssp': this project's earlier 20.
+    templates='reference',
+    # 'mean': each chosen layer's own map; 'reference': the reference's in-place V-V update
+    # (layers 6 and 9 equal layer 12, so each map is 1/4 layer 3 + 3/4 layer 12).
+    layer_fusion='mean',
+    # Per-class prompts and few-shot memories, class = first-level folder of the image root
+    # (reference_dir/<class>/ then holds each class's normal references); None: on when the
+    # pool has several first-level folders. class_knowledge maps folders to knowledge files;
+    # other folders use the shipped knowledge of the same name, else this knowledge with the
+    # folder name as the object.
+    per_class=None,
+    class_knowledge=dict())

@@ -1,12 +1,14 @@
 """KeAD's text side: state words, written defect knowledge and the prompt-ensemble embeddings.
 
-Normal phrases are the normal states applied to the object name plus the knowledge file's
-descriptions of good surfaces; abnormal phrases are the abnormal states plus one description per
-defect type. Every phrase goes through every template; the sentences are encoded, normalised,
-averaged and normalised again, and the ensemble embedding of the empty phrase is subtracted.
+The state words and the default template set follow the reference; the knowledge texts
+(``knowledge/*.json``) are this project's own. Normal phrases are the normal states applied to
+the object name plus the knowledge file's descriptions of good surfaces; abnormal phrases are
+the abnormal states plus one description per defect type. Every phrase goes through every
+template; the sentences are encoded, normalised, averaged and normalised again, and the
+ensemble embedding of the empty phrase is subtracted.
 """
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Dict, List, Sequence, Tuple, Union
 
@@ -16,7 +18,34 @@ import torch.nn.functional as F
 NORMAL_STATES = ('{}', 'flawless {}', 'perfect {}', 'unblemished {}')
 ABNORMAL_STATES = ('damaged {}', '{} with flaw', '{} with defect', '{} with damage')
 
-TEMPLATES = (
+# The reference's 21 sentence templates (KeAD's `prompt_order`, AGSSP repository), in its order;
+# "a jpeg corrupted photo of the {}." appears twice there and so weighs double in the average.
+REFERENCE_TEMPLATES = (
+    'a cropped photo of the {}.',
+    'a close-up photo of a {}.',
+    'a close-up photo of the {}.',
+    'a bright photo of a {}.',
+    'a bright photo of the {}.',
+    'a dark photo of the {}.',
+    'a dark photo of a {}.',
+    'a jpeg corrupted photo of the {}.',
+    'a jpeg corrupted photo of the {}.',
+    'a blurry photo of the {}.',
+    'a blurry photo of a {}.',
+    'a photo of a {}.',
+    'a photo of the {}.',
+    'a photo of a small {}.',
+    'a photo of the small {}.',
+    'a photo of a large {}.',
+    'a photo of the large {}.',
+    'a photo of the {} for visual inspection.',
+    'a photo of a {} for visual inspection.',
+    'a photo of the {} for anomaly detection.',
+    'a photo of a {} for anomaly detection.',
+)
+
+# This project's earlier 20 templates (WinCLIP-style, plus an industrial one).
+AGSSP_TEMPLATES = (
     'a photo of a {}.',
     'a photo of the {}.',
     'a close-up photo of a {}.',
@@ -39,6 +68,25 @@ TEMPLATES = (
     'this is a {} in the scene.',
 )
 
+TEMPLATE_SETS = {'reference': REFERENCE_TEMPLATES, 'agssp': AGSSP_TEMPLATES}
+TEMPLATES = REFERENCE_TEMPLATES
+
+
+def resolve_templates(templates: Union[str, Sequence[str]]) -> Tuple[str, ...]:
+    """A template set by name (``reference``, ``agssp``) or an explicit list of ``{}`` strings."""
+    if isinstance(templates, str):
+        if templates not in TEMPLATE_SETS:
+            raise ValueError(f'unknown template set {templates!r}: use one of '
+                             f'{sorted(TEMPLATE_SETS)} or a list of strings with one {{}}')
+        return TEMPLATE_SETS[templates]
+    templates = tuple(templates)
+    bad = [t for t in templates if not isinstance(t, str) or t.count('{}') != 1]
+    if not templates or bad:
+        raise ValueError(f'templates must be a non-empty list of strings with one {{}} each, '
+                         f'got {bad or "an empty list"}')
+    return templates
+
+
 KNOWLEDGE_DIR = Path(__file__).resolve().parent / 'knowledge'
 
 
@@ -56,6 +104,10 @@ class Knowledge:
         normal = [state.format(self.object_name) for state in NORMAL_STATES] + list(self.good)
         abnormal = [state.format(self.object_name) for state in ABNORMAL_STATES]
         return normal, abnormal + list(self.defects.values())
+
+    def named(self, object_name: str) -> 'Knowledge':
+        """The same knowledge with another object name in the state prompts."""
+        return replace(self, object_name=object_name)
 
 
 def available_knowledge() -> List[str]:

@@ -6,6 +6,10 @@ second path is summed alongside: it starts from the ordinary path's input at the
 block and adds, per block, self-attention that uses the value projection as query, key and value
 (``softmax(v v^T / sqrt(head_dim)) v``, then ``out_proj``) on the ordinary path's ``ln_1`` tokens;
 it has no MLP. Dense tokens of blocks inside the surgery range come from the V-V path.
+
+``share_last_surgery_tokens=True`` reproduces the reference implementation, whose V-V path is
+updated in place: every chosen block inside the surgery range then returns the V-V tokens after
+the last block (with layers 3, 6, 9, 12 and 9 surgery blocks: layer 3, then layer 12 three times).
 """
 from typing import List, Sequence, Tuple
 
@@ -37,9 +41,12 @@ class SurgeryVisionTransformer(nn.Module):
         visual: an open_clip ``VisionTransformer`` with class-token pooling and default blocks.
         layers: 1-based block indices whose tokens are returned (e.g. ``(3, 6, 9, 12)``).
         surgery_blocks: how many of the last blocks carry the V-V path.
+        share_last_surgery_tokens: chosen blocks in the surgery range all return the last
+            block's V-V tokens (the reference's in-place behaviour).
     """
 
-    def __init__(self, visual: VisionTransformer, layers: Sequence[int], surgery_blocks: int):
+    def __init__(self, visual: VisionTransformer, layers: Sequence[int], surgery_blocks: int,
+                 share_last_surgery_tokens: bool = False):
         super().__init__()
         if not isinstance(visual, VisionTransformer):
             raise TypeError(f'expected an open_clip VisionTransformer, got {type(visual).__name__}')
@@ -60,6 +67,7 @@ class SurgeryVisionTransformer(nn.Module):
         self.visual = visual
         self.layers = layers
         self.surgery_start = depth - surgery_blocks
+        self.share_last_surgery_tokens = bool(share_last_surgery_tokens)
 
     @property
     def grid_size(self) -> Tuple[int, int]:
@@ -84,10 +92,12 @@ class SurgeryVisionTransformer(nn.Module):
                 surgery = (tokens if surgery is None else surgery) + step
             tokens = block(tokens)
             if index + 1 in self.layers:
-                chosen = surgery if index >= self.surgery_start else tokens
-                taken[index + 1] = chosen if transformer.batch_first else chosen.transpose(0, 1)
+                taken[index + 1] = surgery if index >= self.surgery_start else tokens
+        if self.share_last_surgery_tokens:
+            taken.update({i: surgery for i in taken if i > self.surgery_start})
         if not transformer.batch_first:
             tokens = tokens.transpose(0, 1)
+            taken = {i: t.transpose(0, 1) for i, t in taken.items()}
         pooled, _ = self.visual._pool(tokens)
         cls_embedding = pooled @ self.visual.proj
         patches = [self.project(taken[i][:, 1:]) for i in self.layers]

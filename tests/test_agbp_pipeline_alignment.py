@@ -1,8 +1,9 @@
 """Every shipped AGBP train pipeline keeps image and anomaly map aligned.
 
 A synthetic grey image with one bright mark and its matching map (1 on the mark; image-sized,
-so that the mark's edge is as sharp in both: LoadAnomalyMap's resize has its own tests) go through each AGBP config's train pipeline under many seeds; the mark must be where
-the map says, or gone from both. The baseline twins must run the same image transforms.
+so that the mark's edge is as sharp in both: LoadAnomalyMap's resize has its own tests) go
+through each AGBP config's train pipeline under many seeds; the mark must be where the map
+says, or gone from both. The baseline twins must run the same image transforms.
 """
 import copy
 import random
@@ -131,7 +132,8 @@ def _baseline_twin(name):
 @pytest.mark.parametrize('name', [n for n in AGBP_CONFIGS if _baseline_twin(n)])
 def test_baseline_twin_runs_the_same_image_transforms(name):
     agbp = Config.fromfile(str(CONFIG_DIR / name)).train_dataloader.dataset.pipeline
-    twin = Config.fromfile(str(CONFIG_DIR / _baseline_twin(name))).train_dataloader.dataset.pipeline
+    twin_cfg = Config.fromfile(str(CONFIG_DIR / _baseline_twin(name)))
+    twin = twin_cfg.train_dataloader.dataset.pipeline
     assert _image_transforms(agbp) == _image_transforms(twin)
 
 

@@ -7,6 +7,7 @@ import copy
 import json
 from pathlib import Path
 
+from agssp.pipeline.agbp_settings import set_init_checkpoint, set_num_sources
 from agssp.pipeline.config_edit import (REPO_ROOT, dump_stage_config, load_stage_config,
                                         rescale_yolo_pipelines)
 from agssp.pipeline.splits import held_out_split, train_ann_of
@@ -103,9 +104,9 @@ class AgsspPipeline:
         dataset = cfg.train_dataloader.dataset
         dataset.data_root = ''
         dataset.data_prefix = dict(img_path=info['unlabelled_dir'], map_path=str(self.maps_dir))
-        dataset.num_sources = len(info['sources'])
         dataset.exclude_suffixes = tuple(info.get('exclude_suffixes', ()))
-        cfg.model.head.num_classes = len(info['sources'])
+        set_num_sources(cfg, len(info['sources']))
+        set_init_checkpoint(cfg, agbp.get('init_checkpoint'))
         config = dump_stage_config(cfg, out / 'config.py')
         checkpoint = train(config, out, self.log)
         state, report = export_backbone(load_agbp_state_dict(checkpoint), agbp['target'])

@@ -33,7 +33,7 @@ def _run_until_agbp_starts(cmd) -> str:
     try:
         for line in proc.stdout:
             lines.append(line)
-            if '[stage 4/8 agbp] running' in line:
+            if '[stage 4/10 agbp] running' in line:
                 os.killpg(proc.pid, signal.SIGKILL)
                 break
     finally:
@@ -45,7 +45,7 @@ def test_demo_pipeline_smallest_size_resumes_after_a_kill_and_writes_the_report(
     work = tmp_path / 'work'
     cmd = _smallest_demo_command(tmp_path, work)
     killed = _run_until_agbp_starts(cmd)
-    assert '[stage 4/8 agbp] running' in killed, killed[-4000:]
+    assert '[stage 4/10 agbp] running' in killed, killed[-4000:]
     assert not (work / '04_agbp' / 'stage_done.json').exists()
     maps = sorted((work / '03_anomaly_maps' / 'maps').rglob('*.npy'))
     assert len(maps) == 24
@@ -53,19 +53,44 @@ def test_demo_pipeline_smallest_size_resumes_after_a_kill_and_writes_the_report(
 
     resumed = subprocess.run(cmd, capture_output=True, text=True, timeout=3000, cwd=REPO)
     assert resumed.returncode == 0, (resumed.stdout + resumed.stderr)[-4000:]
-    for stage in ('1/8 data', '2/8 anomaly_model', '3/8 anomaly_maps'):
+    for stage in ('1/10 data', '2/10 anomaly_model', '3/10 anomaly_maps'):
         assert f'[stage {stage}] complete, skipped' in resumed.stdout
-    assert '[stage 4/8 agbp] resuming' in resumed.stdout
+    assert '[stage 4/10 agbp] resuming' in resumed.stdout
     assert {m: m.stat().st_mtime_ns for m in maps} == stamps  # maps not redone
 
     report = work / 'report.md'
     assert report.is_file() and 'mAP@0.5' in report.read_text()
-    figures = sorted(p.name for p in (work / '08_report').glob('*.png'))
+    figures = sorted(p.name for p in (work / '10_report').glob('*.png'))
     assert {'maps.png', 'pseudo_boxes.png', 'agbp_loss.png', 'agdp_loss.png',
             'finetune_map50.png', 'detections.png'} <= set(figures)
-    runs = json.loads((work / '07_finetune' / 'stage_done.json').read_text())['summary']['runs']
+    runs = json.loads((work / '09_finetune' / 'stage_done.json').read_text())['summary']['runs']
     assert set(runs) == {'scratch_seed0', 'agssp_seed0'}
 
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=REPO)
     assert again.returncode == 0
-    assert again.stdout.count('complete, skipped') == 8  # nothing is redone
+    assert again.stdout.count('complete, skipped') == 10  # nothing is redone
+
+    # every arm: the pretrainings they need run, the two runs already made are kept
+    backbone = work / '04_agbp' / 'backbone.pth'
+    arms = cmd + ['finetune.arms=[scratch,cls,agbp,agssp,random_boxes,pretrained]',
+                  f'finetune.pretrained.checkpoint={backbone}']
+    kept = {name: (work / '09_finetune' / name / 'result.json').stat().st_mtime_ns
+            for name in runs}
+    all_arms = subprocess.run(arms, capture_output=True, text=True, timeout=3000, cwd=REPO)
+    assert all_arms.returncode == 0, (all_arms.stdout + all_arms.stderr)[-4000:]
+    for stage in ('1/10 data', '4/10 agbp', '6/10 agdp'):
+        assert f'[stage {stage}] complete, skipped' in all_arms.stdout
+    assert '[stage 7/10 cls_pretrain] running' in all_arms.stdout
+    assert 'settings changed: needed' in all_arms.stdout
+    summary = json.loads((work / '09_finetune' / 'stage_done.json').read_text())['summary']
+    assert set(summary['runs']) == {f'{arm}_seed0' for arm in
+                                    ('scratch', 'cls', 'agbp', 'agssp', 'random_boxes',
+                                     'pretrained')}
+    assert {name: (work / '09_finetune' / name / 'result.json').stat().st_mtime_ns
+            for name in runs} == kept
+    assert summary['runs']['agbp_seed0']['init']['backbone'] == str(backbone)
+    boxes = json.loads((work / '08_random_boxes' / 'random_boxes.json').read_text())
+    pseudo = json.loads((work / '05_pseudo_boxes' / 'pseudo_boxes.json').read_text())
+    assert len(boxes['annotations']) == len(pseudo['annotations'])
+    text = report.read_text()
+    assert '| random_boxes |' in text and 'arms.png' in text

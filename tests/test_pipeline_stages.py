@@ -101,3 +101,67 @@ def test_pipeline_configs_name_existing_stage_configs_and_a_known_data_source(na
     assert cfg.finetune.seeds, f'{name}: no fine-tuning seed'
     if 'labelled_seeds' in cfg.data:  # one labelled split per fine-tuning seed
         assert set(cfg.finetune.seeds) <= set(cfg.data.labelled_seeds)
+
+
+def test_a_stage_reruns_only_when_a_stage_it_reads_was_redone_and_says_why(tmp_path):
+    calls, lines = [], []
+
+    def stages(a=1, b=1):
+        return [_stage('a', dict(x=a), calls), _stage('b', dict(y=b), calls),
+                Stage('c', dict(z=1), _stage('c', {}, calls).run, deps=['a'])]
+
+    run_stages(stages(), tmp_path, log=lines.append)
+    assert calls == ['a', 'b', 'c'] and '(first run)' in lines[0]
+    calls.clear()
+    run_stages(stages(b=2), tmp_path, log=lines.append)
+    assert calls == ['b']  # c reads only a
+    assert any('settings changed: y' in line for line in lines)
+    calls.clear()
+    lines.clear()
+    run_stages(stages(a=2, b=2), tmp_path, log=lines.append)
+    assert calls == ['a', 'b', 'c']
+    assert any('[stage 3/3 c] running' in line and 'redone upstream: a' in line
+               for line in lines)
+
+
+def test_a_stage_cannot_read_a_later_one(tmp_path):
+    calls = []
+    with pytest.raises(ValueError, match='do not run before it'):
+        run_stages([Stage('a', {}, _stage('a', {}, calls).run, deps=['b']),
+                    _stage('b', {}, calls)], tmp_path, log=lambda m: None)
+
+
+def test_a_kept_folder_survives_a_rerun(tmp_path):
+    calls = []
+    keep = [Stage('k', dict(v=1), _stage('k', {}, calls).run, keep_folder=True)]
+    run_stages(keep, tmp_path, log=lambda m: None)
+    (tmp_path / '01_k' / 'run.json').write_text('kept')
+    keep[0].settings = dict(v=2)
+    run_stages(keep, tmp_path, log=lambda m: None)
+    assert (tmp_path / '01_k' / 'run.json').read_text() == 'kept' and calls == ['k', 'k']
+
+
+def test_random_boxes_keep_counts_and_sizes_but_not_places():
+    from agssp.pipeline.random_boxes import random_boxes_like
+    coco = dict(categories=[dict(id=1, name='defect')],
+                images=[dict(id=1, file_name='a.png', width=100, height=50),
+                        dict(id=2, file_name='b.png', width=200, height=100),
+                        dict(id=3, file_name='c.png', width=100, height=100)],
+                annotations=[dict(id=1, image_id=1, bbox=[10, 10, 20, 10], category_id=1),
+                             dict(id=2, image_id=1, bbox=[50, 20, 10, 5], category_id=1),
+                             dict(id=3, image_id=2, bbox=[0, 0, 100, 50], category_id=1)])
+    out = random_boxes_like(coco, seed=0).to_dict()
+    by_image = {}
+    for ann in out['annotations']:
+        by_image.setdefault(ann['image_id'], []).append(ann['bbox'])
+    sizes = {img['id']: (img['width'], img['height']) for img in out['images']}
+    assert sorted(len(v) for v in by_image.values()) == [1, 2] and len(out['images']) == 3
+    relative = sorted((round(w / sizes[i][0], 6), round(h / sizes[i][1], 6))
+                      for i, boxes in by_image.items() for _, _, w, h in boxes)
+    assert relative == [(0.1, 0.1), (0.2, 0.2), (0.5, 0.5)]
+    for i, boxes in by_image.items():
+        for x, y, w, h in boxes:
+            assert 0 <= x and x + w <= sizes[i][0] + 1e-6 and 0 <= y and y + h <= sizes[i][1] + 1e-6
+    original = {tuple(a['bbox']) for a in coco['annotations']}
+    assert not original & {tuple(a['bbox']) for a in out['annotations']}
+    assert random_boxes_like(coco, seed=0).to_dict() == out

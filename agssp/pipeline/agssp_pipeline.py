@@ -5,17 +5,28 @@ around in memory), so a stopped run resumes at the stage it was in.
 """
 import copy
 import json
+import shutil
 from pathlib import Path
 
+from agssp.fileio import atomic_write_json
+
 from agssp.pipeline.agbp_settings import set_init_checkpoint, set_num_sources
-from agssp.pipeline.config_edit import (REPO_ROOT, dump_stage_config, load_stage_config,
-                                        rescale_yolo_pipelines)
+from agssp.pipeline.config_edit import (REPO_ROOT, config_digest, dump_stage_config,
+                                        load_stage_config, rescale_yolo_pipelines)
 from agssp.pipeline.splits import held_out_split, train_ann_of
-from agssp.pipeline.stage_runner import Stage
+from agssp.pipeline.stage_runner import Stage, jsonable, run_id
 from agssp.pipeline.training import evaluate_checkpoint, train
 
 STAGE_NAMES = ('data', 'anomaly_model', 'anomaly_maps', 'agbp', 'pseudo_boxes', 'agdp',
-               'finetune', 'report')
+               'cls_pretrain', 'random_boxes', 'finetune', 'report')
+# Fine-tuning arms (the paper's rows and two controls) and the stage whose result each starts
+# from: scratch; cls = source classification alone on the pool (AGBP with distillation weight
+# 0); agbp = AGBP backbone; agssp = AGBP backbone + AGDP neck/head; random_boxes = AGBP backbone
+# + AGDP on the pseudo boxes moved to random places; pretrained = a backbone checkpoint the user
+# names (finetune.pretrained).
+ARMS = {'scratch': None, 'cls': 'cls_pretrain', 'agbp': 'agbp', 'agssp': 'agdp',
+        'random_boxes': 'random_boxes', 'pretrained': None}
+DEFAULT_ARMS = ('scratch', 'agssp')
 
 
 class AgsspPipeline:
@@ -39,21 +50,44 @@ class AgsspPipeline:
     def backbone_file(self) -> Path:
         return self.stage_dir('agbp') / 'backbone.pth'
 
-    @property
-    def agdp_checkpoint(self) -> Path:
-        return Path((self.stage_dir('agdp') / 'last_checkpoint').read_text().strip())
-
     # ---- stages --------------------------------------------------------------------------------
+    @property
+    def arms(self) -> list:
+        """The fine-tuning arms of this run (``finetune.arms``), checked."""
+        arms = list(self.cfg.finetune.get('arms', DEFAULT_ARMS))
+        unknown = [a for a in arms if a not in ARMS]
+        if unknown or not arms:
+            raise ValueError(f'finetune.arms: unknown {unknown} (known: {list(ARMS)})')
+        return arms
+
+    def finetune_settings(self) -> dict:
+        ft = self.cfg.finetune
+        return dict(ft, arms=self.arms,
+                    resolved=config_digest(ft['config'], ft.get('overrides')))
+
     def stages(self):
-        c = self.cfg
+        """Every stage, in order; each one's settings include the digest of the stage config it
+        resolves (recipe files and their bases), so an edited recipe reruns its stage."""
+        c, arms = self.cfg, self.arms
+        anomaly = dict(c.anomaly, resolved=config_digest(c.anomaly['config'],
+                                                         c.anomaly.get('overrides')))
+        agbp = dict(c.agbp, resolved=config_digest(c.agbp['config'], c.agbp.get('overrides')))
+        agdp = dict(c.agdp, pseudo_boxes=dict(c.pseudo_boxes),
+                    resolved=config_digest(c.agdp['config'], c.agdp.get('overrides')))
         return [
             Stage('data', dict(c.data), self.run_data),
-            Stage('anomaly_model', dict(c.anomaly), self.run_anomaly_model),
-            Stage('anomaly_maps', dict(c.anomaly), self.run_anomaly_maps),
-            Stage('agbp', dict(c.agbp), self.run_agbp),
-            Stage('pseudo_boxes', self.pseudo_box_settings(), self.run_pseudo_boxes),
-            Stage('agdp', dict(c.agdp, pseudo_boxes=dict(c.pseudo_boxes)), self.run_agdp),
-            Stage('finetune', dict(c.finetune), self.run_finetune),
+            Stage('anomaly_model', anomaly, self.run_anomaly_model, deps=['data']),
+            Stage('anomaly_maps', anomaly, self.run_anomaly_maps,
+                  deps=['data', 'anomaly_model']),
+            Stage('agbp', agbp, self.run_agbp, deps=['data', 'anomaly_maps']),
+            Stage('pseudo_boxes', self.pseudo_box_settings(), self.run_pseudo_boxes,
+                  deps=['data', 'anomaly_maps']),
+            Stage('agdp', agdp, self.run_agdp, deps=['data', 'anomaly_maps', 'agbp']),
+            Stage('cls_pretrain', dict(agbp, needed='cls' in arms), self.run_cls_pretrain,
+                  deps=['data', 'anomaly_maps']),
+            Stage('random_boxes', dict(agdp, needed='random_boxes' in arms),
+                  self.run_random_boxes, deps=['data', 'agbp', 'pseudo_boxes']),
+            Stage('finetune', self.finetune_settings(), self.run_finetune, keep_folder=True),
             Stage('report', dict(c.get('report', {})), self.run_report),
         ]
 
@@ -97,10 +131,23 @@ class AgsspPipeline:
         return summary
 
     def run_agbp(self, out: Path) -> dict:
+        return self._pretrain_backbone(out, {})
+
+    def run_cls_pretrain(self, out: Path) -> dict:
+        """The ``cls`` arm's backbone: the AGBP recipe, same data, iterations and seed, with the
+        distillation weight 0 (the maps are read but add nothing to the loss)."""
+        if 'cls' not in self.arms:
+            return dict(skipped='the cls arm is not in finetune.arms')
+        return self._pretrain_backbone(out, {'model.distill_head.loss.loss_weight': 0.0})
+
+    def _pretrain_backbone(self, out: Path, extra_overrides: dict) -> dict:
+        """Train the AGBP stage config (plus ``extra_overrides``) on the pool, export its
+        backbone to ``out/backbone.pth``."""
         from agssp.models.backbone_export import (export_backbone, load_agbp_state_dict,
                                                   save_backbone_checkpoint)
         info, agbp = self.data_info(), self.cfg.agbp
-        cfg = load_stage_config(agbp['config'], agbp.get('overrides'))
+        cfg = load_stage_config(agbp['config'], dict(agbp.get('overrides') or {},
+                                                     **extra_overrides))
         dataset = cfg.train_dataloader.dataset
         dataset.data_root = ''
         dataset.data_prefix = dict(img_path=info['unlabelled_dir'], map_path=str(self.maps_dir))
@@ -110,8 +157,9 @@ class AgsspPipeline:
         config = dump_stage_config(cfg, out / 'config.py')
         checkpoint = train(config, out, self.log)
         state, report = export_backbone(load_agbp_state_dict(checkpoint), agbp['target'])
-        save_backbone_checkpoint(self.backbone_file, state, dict(source=str(checkpoint), **report))
-        return dict(checkpoint=str(checkpoint), backbone=str(self.backbone_file))
+        backbone = out / 'backbone.pth'
+        save_backbone_checkpoint(backbone, state, dict(source=str(checkpoint), **report))
+        return dict(checkpoint=str(checkpoint), backbone=str(backbone))
 
     def pseudo_box_settings(self) -> dict:
         """The stage's settings with the threshold completed by its defaults (a changed default,
@@ -142,6 +190,29 @@ class AgsspPipeline:
                 for source, truth in coco_by_source(gt).items() if source in preds}
         return result
 
+    def run_random_boxes(self, out: Path) -> dict:
+        """The ``random_boxes`` arm's detector: AGDP (same recipe and schedule) on the pseudo
+        boxes moved to random places (:mod:`agssp.pipeline.random_boxes`)."""
+        from agssp.pipeline.random_boxes import random_boxes_like
+        if 'random_boxes' not in self.arms:
+            return dict(skipped='the random_boxes arm is not in finetune.arms')
+        info, agdp = self.data_info(), self.cfg.agdp
+        pseudo = json.loads((self.stage_dir('pseudo_boxes') / 'pseudo_boxes.json').read_text())
+        boxes = random_boxes_like(pseudo, seed=agdp.get('random_boxes_seed', 0))
+        boxes_file = boxes.dump(out / 'random_boxes.json')
+        cfg = load_stage_config(agdp['config'], agdp.get('overrides'))
+        cfg.train_dataloader.dataset = dict(
+            type='StrictCocoDataset', data_root='', ann_file=str(boxes_file),
+            data_prefix=dict(img=info['unlabelled_dir'] + '/'),
+            metainfo=dict(classes=tuple(c['name'] for c in pseudo['categories'])),
+            filter_cfg=cfg.train_dataloader.dataset.get('filter_cfg'),
+            pipeline=cfg.train_dataloader.dataset.pipeline)
+        cfg.model.backbone.init_cfg.checkpoint = str(self.backbone_file)
+        self._apply_schedule(cfg, agdp)
+        config = dump_stage_config(cfg, out / 'config.py')
+        return dict(checkpoint=str(train(config, out, self.log)),
+                    boxes=len(boxes.to_dict()['annotations']))
+
     def run_agdp(self, out: Path) -> dict:
         info, agdp = self.data_info(), self.cfg.agdp
         cfg = load_stage_config(agdp['config'], agdp.get('overrides'))
@@ -156,31 +227,66 @@ class AgsspPipeline:
         config = dump_stage_config(cfg, out / 'config.py')
         return dict(checkpoint=str(train(config, out, self.log)))
 
-    def run_finetune(self, out: Path) -> dict:
-        info, ft = self.data_info(), self.cfg.finetune
-        results = {}
-        for seed in ft.get('seeds', [0]):
-            for run, init in (('scratch', None), ('agssp', self.agdp_checkpoint)):
-                run_dir = out / f'{run}_seed{seed}'
-                result_file = run_dir / 'result.json'
-                if not result_file.is_file():
-                    self.log(f'  fine-tuning {run} (seed {seed})')
-                    result = self._finetune_once(info, ft, run_dir, seed, init)
-                    result_file.write_text(json.dumps(result, indent=1))
-                results[f'{run}_seed{seed}'] = json.loads(result_file.read_text())
-        return dict(runs=results)
+    def arm_init(self, arm) -> dict:
+        """What fine-tuning arm ``arm`` starts from: ``dict(load_from=...)`` (a whole detector),
+        ``dict(backbone=..., prefix=...)`` (a backbone checkpoint) or ``{}`` (scratch)."""
+        if arm in ('agssp', 'random_boxes'):
+            last = self.stage_dir(ARMS[arm]) / 'last_checkpoint'
+            return dict(load_from=last.read_text().strip())
+        if arm in ('agbp', 'cls'):
+            return dict(backbone=str(self.stage_dir(ARMS[arm]) / 'backbone.pth'),
+                        prefix='backbone.')
+        if arm == 'pretrained':
+            pretrained = self.cfg.finetune.get('pretrained') or {}
+            return dict(backbone=pretrained['checkpoint'],
+                        prefix=pretrained.get('prefix', 'backbone.'))
+        return {}
 
-    def _finetune_once(self, info, ft, run_dir, seed, init) -> dict:
-        cfg = self.finetune_config(info, ft, run_dir, seed, init)
+    def run_finetune(self, out: Path) -> dict:
+        """Every arm x seed, each in its own folder, kept while its inputs stay the same (the
+        settings, the data stage's run and the run of the stage the arm starts from)."""
+        info, ft = self.data_info(), self.cfg.finetune
+        settings = {k: v for k, v in self.finetune_settings().items()
+                    if k not in ('arms', 'pretrained')}  # what every run shares
+        results, skipped = {}, {}
+        for arm in self.arms:
+            if arm == 'pretrained' and not (ft.get('pretrained') or {}).get('checkpoint'):
+                skipped[arm] = ('no backbone checkpoint named: set finetune.pretrained='
+                                "dict(checkpoint='...pth', prefix='backbone.')")
+                self.log(f'  arm pretrained skipped: {skipped[arm]}')
+                continue
+            source = ARMS[arm]
+            for seed in ft.get('seeds', [0]):
+                run_dir = out / f'{arm}_seed{seed}'
+                inputs = jsonable(dict(
+                    settings=settings, data=run_id(self.stage_dir('data')),
+                    init=run_id(self.stage_dir(source)) if source else None,
+                    pretrained=ft.get('pretrained') if arm == 'pretrained' else None))
+                result_file, inputs_file = run_dir / 'result.json', run_dir / 'inputs.json'
+                recorded = json.loads(inputs_file.read_text()) if inputs_file.is_file() else None
+                if recorded != inputs and run_dir.exists():
+                    shutil.rmtree(run_dir)  # made from other inputs (or by an older version)
+                if not result_file.is_file():
+                    run_dir.mkdir(parents=True, exist_ok=True)
+                    atomic_write_json(inputs_file, inputs, indent=1)
+                    self.log(f'  fine-tuning {arm} (seed {seed})')
+                    result = self._finetune_once(info, ft, run_dir, seed, arm)
+                    atomic_write_json(result_file, result, indent=1)
+                results[f'{arm}_seed{seed}'] = json.loads(result_file.read_text())
+        return dict(runs=results, arms_skipped=skipped)
+
+    def _finetune_once(self, info, ft, run_dir, seed, arm) -> dict:
+        cfg = self.finetune_config(info, ft, run_dir, seed, self.arm_init(arm))
         config = dump_stage_config(cfg, run_dir / 'config.py')
         checkpoint = train(config, run_dir, self.log, best=True)
         metrics = evaluate_checkpoint(config, checkpoint, run_dir, held_out_split(info)[0])
-        return dict(checkpoint=str(checkpoint), init=str(init) if init else 'scratch',
+        return dict(checkpoint=str(checkpoint), arm=arm, init=self.arm_init(arm) or 'scratch',
                     seed=int(seed), train_ann=train_ann_of(info, seed), val_ann=info['val_ann'],
                     test_ann=held_out_split(info)[0], **metrics)
 
     def finetune_config(self, info, ft, run_dir, seed, init):
-        """The fine-tuning config of one run: data of ``seed``, ``init`` loaded, the schedule.
+        """The fine-tuning config of one run: data of ``seed``, ``init`` (:meth:`arm_init`)
+        loaded, the schedule.
 
         The validation split picks the best checkpoint (``save_best``); the test split is only
         in ``test_dataloader``, which :func:`evaluate_checkpoint` runs once on that checkpoint.
@@ -203,7 +309,11 @@ class AgsspPipeline:
         cfg.model.bbox_head.head_module.num_classes = num_classes
         cfg.model.train_cfg.assigner.num_classes = num_classes
         cfg.randomness = dict(seed=int(seed))
-        cfg.load_from = str(init) if init else None
+        init = init or {}
+        cfg.load_from = init.get('load_from')
+        if init.get('backbone'):
+            cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=init['backbone'],
+                                               prefix=init['prefix'])
         self._apply_schedule(cfg, ft)
         return cfg
 

@@ -1,4 +1,6 @@
 """Stage configs of the pipeline: an upstream-style config, edited in Python, dumped for the run."""
+import hashlib
+import json
 from pathlib import Path
 
 from mmengine.config import Config
@@ -21,6 +23,14 @@ def load_stage_config(path, overrides=None) -> Config:
     if overrides:
         cfg.merge_from_dict(dict(overrides))
     return cfg
+
+
+def config_digest(path, overrides=None) -> str:
+    """A digest of the resolved config (its file, every base it inherits, the overrides): the
+    part of a stage's settings that changes when a recipe file is edited."""
+    cfg = load_stage_config(path, overrides)
+    text = json.dumps(cfg.to_dict(), sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
 def rescale_yolo_pipelines(obj, img_scale):

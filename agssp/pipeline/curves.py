@@ -46,3 +46,28 @@ def plot_curves(curves: dict, title, xlabel, ylabel, out_png) -> Path:
     fig.savefig(out_png)
     plt.close(fig)
     return out_png
+
+
+def plot_bars(groups: dict, title, ylabel, out_png) -> Path:
+    """Grouped bars: ``label -> {series: (mean, sd)}`` (one group per label, error bars = sd)."""
+    labels = list(groups)
+    names = list(dict.fromkeys(n for values in groups.values() for n in values))
+    width = 0.8 / max(len(names), 1)
+    fig, ax = plt.subplots(figsize=(max(4.5, 1.1 * len(labels) + 2), 3.4), dpi=110)
+    for i, name in enumerate(names):
+        means = [groups[label].get(name, (0.0, 0.0))[0] for label in labels]
+        sds = [groups[label].get(name, (0.0, 0.0))[1] for label in labels]
+        ax.bar([x + (i - (len(names) - 1) / 2) * width for x in range(len(labels))], means,
+               width, yerr=sds, capsize=3, label=name)
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels, fontsize=8)
+    ax.set_title(title)
+    ax.set_ylabel(ylabel)
+    ax.grid(axis='y', alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    out_png = Path(out_png)
+    out_png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png)
+    plt.close(fig)
+    return out_png

@@ -13,7 +13,7 @@ from agssp.anomaly.maps_io import load_anomaly_map, map_relpath
 from agssp.box_drawing import draw_boxes, save_png
 from agssp.evaluation.map_overlays import render_overlay, titled
 from agssp.pipeline.config_edit import REPO_ROOT
-from agssp.pipeline.curves import plot_curves, read_scalars, series
+from agssp.pipeline.curves import plot_bars, plot_curves, read_scalars, series
 from agssp.pipeline.splits import held_out_split
 from agssp.pipeline.stage_runner import DONE_FILE
 
@@ -224,24 +224,39 @@ def infer_command(pipeline, runs, info, score_thr):
     return name, shlex.join(args)
 
 
-def results_tables(runs: dict) -> str:
-    """Markdown: mean (spread) of mAP per initialisation, then per class and per run."""
-    by_init = {}
+def by_arm(runs: dict) -> dict:
+    """``arm -> [run results in seed order]`` (run names are ``<arm>_seed<seed>``)."""
+    arms = {}
     for name, result in runs.items():
-        by_init.setdefault(name.split('_seed')[0], []).append(result)
-    lines = ['| initialisation | runs | mAP@0.5 (± sd over seeds) | mAP@0.5:0.95 (± sd) |',
-             '|---|---|---|---|']
-    for init, results in by_init.items():
+        arms.setdefault(name.split('_seed')[0], []).append(result)
+    return arms
+
+
+def _paired_gains(arms: dict, arm: str, control: str) -> list:
+    """Per-seed mAP@0.5 of ``arm`` minus ``control`` (seeds both ran)."""
+    control_of = {r['seed']: r['overall']['mAP50'] for r in arms.get(control, [])}
+    return [r['overall']['mAP50'] - control_of[r['seed']] for r in arms[arm]
+            if r['seed'] in control_of]
+
+
+def results_tables(runs: dict) -> str:
+    """Markdown: one row per arm (mean ± sd over seeds; per-seed gains against ``scratch`` and
+    ``cls``), then per class and per run. Every figure is on the test split."""
+    arms = by_arm(runs)
+    controls = [c for c in ('scratch', 'cls') if c in arms]
+    lines = ['| arm | seeds | mAP@0.5 (± sd) | mAP@0.5:0.95 (± sd) | '
+             + ' | '.join(f'- {c}, mAP@0.5 per seed' for c in controls) + ' |',
+             '|---|---|---|---|' + '---|' * len(controls)]
+    for arm, results in arms.items():
         m50 = [r['overall']['mAP50'] for r in results]
         m = [r['overall']['mAP'] for r in results]
-        lines.append(f'| {init} | {len(results)} | {mean(m50):.3f} (± {pstdev(m50):.3f}) | '
-                     f'{mean(m):.3f} (± {pstdev(m):.3f}) |')
-    gains = [runs[f'agssp_seed{r["seed"]}']['overall']['mAP50'] - r['overall']['mAP50']
-             for name, r in runs.items()
-             if name.startswith('scratch_seed') and f'agssp_seed{r["seed"]}' in runs]
-    if gains:
-        lines += ['', 'AGSSP - scratch, mAP@0.5 per seed: '
-                  + ', '.join(f'{g:+.3f}' for g in gains) + f' (mean {mean(gains):+.3f}).']
+        cells = []
+        for control in controls:
+            gains = _paired_gains(arms, arm, control) if arm != control else []
+            cells.append(', '.join(f'{g:+.3f}' for g in gains)
+                         + (f' (mean {mean(gains):+.3f})' if len(gains) > 1 else '') or '-')
+        lines.append(f'| {arm} | {len(results)} | {mean(m50):.3f} ± {pstdev(m50):.3f} | '
+                     f'{mean(m):.3f} ± {pstdev(m):.3f} | ' + ' | '.join(cells) + ' |')
     classes = list(next(iter(runs.values()))['per_class'])
     lines += ['', '| run | ' + ' | '.join(classes) + ' |',
               '|---|' + '---|' * len(classes)]
@@ -250,8 +265,18 @@ def results_tables(runs: dict) -> str:
                  for c in classes]
         lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
     lines.append('')
-    lines.append('Per class: mAP@0.5 / mAP@0.5:0.95 on the test split.')
+    lines.append('Per class: mAP@0.5 / mAP@0.5:0.95 on the test split (COCO AP of each class, '
+                 'pycocotools, as in the overall columns). sd: population sd over seeds.')
     return '\n'.join(lines)
+
+
+def arms_figure(runs: dict, out_png):
+    """Bar chart of the arms: mAP@0.5 and mAP@0.5:0.95, mean ± sd over seeds."""
+    groups = {arm: {metric: (mean(r['overall'][key] for r in results),
+                             pstdev([r['overall'][key] for r in results]))
+                    for metric, key in (('mAP@0.5', 'mAP50'), ('mAP@0.5:0.95', 'mAP'))}
+              for arm, results in by_arm(runs).items()}
+    return plot_bars(groups, 'Fine-tuning arms (test split)', 'mAP', out_png)
 
 
 def write_report(pipeline, out: Path) -> dict:
@@ -269,10 +294,12 @@ def write_report(pipeline, out: Path) -> dict:
          for key in ('loss', 'loss_cls', 'loss_bbox')},
         'AGDP training loss (pseudo boxes)', 'iteration', 'loss', out / 'agdp_loss.png')
     runs = _stage_summary(pipeline, 'finetune').get('runs', {})
+    skipped_arms = _stage_summary(pipeline, 'finetune').get('arms_skipped', {})
     finetune_dir = pipeline.stage_dir('finetune')
     fig['finetune_map'] = plot_curves(
         {name: series(read_scalars(finetune_dir / name), 'coco/bbox_mAP_50') for name in runs},
         'Fine-tuning: validation mAP@0.5', 'epoch', 'mAP@0.5', out / 'finetune_map50.png')
+    fig['arms'] = arms_figure(runs, out / 'arms.png') if runs else None
     seeds = sorted({r['seed'] for r in runs.values()})
     first_seed = {k: v for k, v in runs.items() if v['seed'] == seeds[0]} if seeds else {}
     fig['detections'] = detections_figure(first_seed, info, out / 'detections.png') \
@@ -287,10 +314,15 @@ def write_report(pipeline, out: Path) -> dict:
               f"{k} {v.get('elapsed_s', 0) / 60:.1f}" for k, v in stages.items())
           + f'; total {total / 60:.1f}.', '',
           '## Results: fine-tuning on the labelled split', '',
-          'Detection on the test split, from scratch and from the AGSSP detector (AGBP '
-          'backbone + AGDP neck/head), same labelled images, same schedule. ' + splits_text(info),
+          'Detection on the test split, one row per initialisation arm (scratch; cls: source '
+          'classification on the pool; agbp: the AGBP backbone; agssp: AGBP backbone + AGDP '
+          'neck/head; random_boxes: AGDP on the pseudo boxes moved to random places; '
+          'pretrained: a named backbone checkpoint), same labelled images, same schedule, '
+          'same seeds. ' + splits_text(info),
           '',
           results_tables(runs) if runs else '(no fine-tuning results)', '',
+          *[f'Arm `{arm}` not run: {why}' for arm, why in skipped_arms.items()],
+          '![arms](arms.png)', '',
           '![mAP curves](finetune_map50.png)', '',
           '![detections](detections.png)', '',
           'Detections on held-out images: ground truth (green), then each run ('

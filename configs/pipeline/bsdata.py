@@ -9,8 +9,8 @@
 # Data stage measured: test 90, val 61, labelled 122 per seed, pool 878 (574 without a label
 # file), 136 held out. Time estimated from the NEU-DET run's stage times (README), not measured:
 # SynthSeg 4, maps 0.2, AGBP 1.7, AGDP 3 (878 images at 320 px), fine-tuning about 7.5 min a run
-# (400 steps at about 1.1 s: NEU-DET's 0.54 s per 224 px step x (320/224)^2): 6 runs (scratch,
-# agssp) about 55 min in all; 15 runs (five arms) about 125 min.
+# (400 steps at about 1.1 s: NEU-DET's 0.54 s per 224 px step x (320/224)^2): 15 runs (five
+# arms x 3 seeds) plus the cls and random_boxes pretrainings about 130 min.
 work_dir = 'work_dirs/pipeline_bsdata'
 seeds = [0, 1, 2]
 img_scale = (320, 320)
@@ -37,6 +37,7 @@ agdp = dict(config='configs/pretrain_agdp/yolov8_s_cspdarknet_agdp.py', img_scal
 
 finetune = dict(
     config='configs/finetune/yolo/yolov8_s_cspdarknet_baseline.py', img_scale=img_scale,
+    arms=['scratch', 'cls', 'agbp', 'agssp', 'random_boxes'],
     epochs=25, close_mosaic_epochs=3, val_interval=5, batch_size=8, num_workers=2, seeds=seeds,
     overrides={'optim_wrapper.optimizer.lr': 0.01,
                'default_hooks.param_scheduler.warmup_mim_iter': 50,

@@ -11,7 +11,7 @@ import pytest
 from pycocotools.coco import COCO
 
 from agssp.anomaly.baseline_maps import write_baseline_maps
-from agssp.boxes import map_to_boxes, min_region_area
+from agssp.boxes import box_cfg_with_defaults, map_to_boxes, min_region_area
 from agssp.evaluation.box_quality import match_boxes, pseudo_box_quality
 from agssp.map_thresholds import image_threshold, otsu_threshold, threshold_cfg_with_defaults
 from agssp.pseudo_boxes import (THRESHOLD_CACHE_NAME, export_pseudo_boxes_coco,
@@ -103,6 +103,122 @@ def test_map_is_resized_to_the_image():
 def test_empty_map_gives_no_boxes():
     boxes, scores = map_to_boxes(np.zeros((30, 30)), (60, 60), 0.5)
     assert boxes.shape == (0, 4) and scores.shape == (0,)
+
+
+# --- the options for defects the reference cuts badly ------------------------------------------
+
+def _reference_map_to_boxes(anomaly_map, image_hw, threshold, min_area_divisor=100,
+                            min_area_floor=10, top_k=10, nms_iou=0.8):
+    """The reference rule as it stood before the options (commit 413047c), the oracle."""
+    import torch
+    from torchvision.ops import nms
+
+    from agssp.anomaly.maps_io import resize_map
+    height, width = int(image_hw[0]), int(image_hw[1])
+    amap = resize_map(anomaly_map, (height, width))
+    binary = (amap > threshold).astype(np.uint8)
+    contours, _ = cv2.findContours(binary, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    min_area = max((height // min_area_divisor) * (width // min_area_divisor), min_area_floor)
+    boxes, scores = [], []
+    for contour in contours:
+        x, y, w, h = cv2.boundingRect(contour)
+        if w * h < min_area:
+            continue
+        inside = np.zeros((h, w), np.uint8)
+        cv2.drawContours(inside, [contour], -1, 1, thickness=cv2.FILLED, offset=(-x, -y))
+        inside = inside.astype(bool)
+        if int(inside.sum()) < min_area:
+            continue
+        boxes.append((x, y, x + w, y + h))
+        scores.append(amap[y:y + h, x:x + w][inside].max())
+    if not boxes:
+        return np.zeros((0, 4), np.float32), np.zeros((0,), np.float32)
+    boxes, scores = np.asarray(boxes, np.float32), np.asarray(scores, np.float32)
+    order = np.argsort(-scores, kind='stable')[:top_k]
+    boxes, scores = boxes[order], scores[order]
+    keep = np.sort(nms(torch.from_numpy(boxes), torch.from_numpy(scores), nms_iou).numpy())
+    return boxes[keep], scores[keep]
+
+
+@pytest.mark.parametrize('seed', range(6))
+def test_default_options_reproduce_the_reference_boxes(seed):
+    rng = np.random.default_rng(seed)
+    hw = [(120, 160), (460, 1130), (200, 200)][seed % 3]
+    amap = cv2.GaussianBlur(rng.random((hw[0] // 4, hw[1] // 4)).astype(np.float32), (0, 0),
+                            1 + seed % 2)
+    threshold = float(np.quantile(amap, 0.8))
+    expected = _reference_map_to_boxes(amap, hw, threshold)
+    assert len(expected[0]) > 1
+    for got in (map_to_boxes(amap, hw, threshold),
+                map_to_boxes(amap, hw, threshold, **box_cfg_with_defaults())):
+        np.testing.assert_array_equal(got[0], expected[0])
+        np.testing.assert_array_equal(got[1], expected[1])
+
+
+def _fragmented_crack():
+    """A 400x400 map with one crack (rows 100-110, columns 50-350) cut into 5 fragments by
+    4-pixel gaps, and a separate spot far away."""
+    blocks = [(100, 110, x, x + 56, 0.8) for x in range(50, 350, 60)]
+    return _map_with_blocks((400, 400), blocks + [(300, 330, 300, 330, 0.9)])
+
+
+@pytest.mark.parametrize('option', [dict(merge_gap=0.1), dict(close_frac=0.02)])
+def test_fragments_of_one_defect_give_one_box(option):
+    amap = _fragmented_crack()
+    boxes, _ = map_to_boxes(amap, (400, 400), 0.5)
+    assert len(boxes) == 6  # the reference: one box per fragment
+    boxes, scores = map_to_boxes(amap, (400, 400), 0.5, **option)
+    np.testing.assert_array_equal(boxes, [[300, 300, 330, 330], [50, 100, 346, 110]])
+    np.testing.assert_allclose(scores, [0.9, 0.8])
+
+
+def test_merged_fragments_are_kept_by_their_summed_area():
+    # Three 4x4 pits 3 pixels apart (16 px each) at min area 40: dropped alone, kept merged.
+    amap = _map_with_blocks((200, 200), [(50, 54, x, x + 4, 1.0) for x in (50, 57, 64)])
+    assert len(map_to_boxes(amap, (200, 200), 0.5, min_area_floor=40)[0]) == 0
+    boxes, _ = map_to_boxes(amap, (200, 200), 0.5, min_area_floor=40, merge_gap=1.0)
+    np.testing.assert_array_equal(boxes, [[50, 50, 68, 54]])
+
+
+def test_far_apart_defects_stay_separate():
+    amap = _map_with_blocks((400, 400), [(10, 40, 10, 40, 0.9), (200, 230, 200, 230, 0.8)])
+    boxes, _ = map_to_boxes(amap, (400, 400), 0.5, merge_gap=0.5, close_frac=0.02)
+    np.testing.assert_array_equal(boxes, [[10, 10, 40, 40], [200, 200, 230, 230]])
+
+
+@pytest.mark.parametrize('option', [dict(), dict(close_frac=0.02), dict(merge_gap=0.1)])
+def test_a_ring_gives_one_filled_box(option):
+    # A 60x60 ring, 4 pixels thick, with a blob inside its hole: one box, the hole filled (the
+    # blob is inside the region and gives its score).
+    amap = _map_with_blocks((300, 300), [(100, 160, 100, 160, 0.8), (104, 156, 104, 156, 0.0),
+                                         (125, 135, 125, 135, 0.9)])
+    boxes, scores = map_to_boxes(amap, (300, 300), 0.5, **option)
+    np.testing.assert_array_equal(boxes, [[100, 100, 160, 160]])
+    np.testing.assert_allclose(scores, [0.9])
+
+
+def test_specks_below_the_relative_minimum_are_dropped():
+    # BSData-sized image: the reference keeps regions of 44 px, 1e-4 of the image is 52 px.
+    hw = (460, 1130)
+    amap = _map_with_blocks(hw, [(10, 17, 10, 17, 0.9),        # 7x7 speck (49 px)
+                                 (100, 107, 500, 507, 0.9),    # another
+                                 (300, 310, 800, 810, 0.7)])   # a 10x10 pit (100 px)
+    assert min_region_area(*hw) == 44 and min_region_area(*hw, frac=1e-4) == 52
+    assert len(map_to_boxes(amap, hw, 0.5)[0]) == 3
+    boxes, _ = map_to_boxes(amap, hw, 0.5, min_area_frac=1e-4)
+    np.testing.assert_array_equal(boxes, [[800, 300, 810, 310]])
+
+
+def test_box_option_errors():
+    amap = _map_with_blocks((100, 100), [(10, 20, 10, 20, 1.0)])
+    with pytest.raises(ValueError, match='close_frac'):
+        map_to_boxes(amap, (100, 100), 0.5, close_frac=-0.1)
+    with pytest.raises(ValueError, match='merge_gap'):
+        map_to_boxes(amap, (100, 100), 0.5, merge_gap=-1)
+    with pytest.raises(ValueError, match='min_area_frac'):
+        map_to_boxes(amap, (100, 100), 0.5, min_area_frac=1.5)
+    with pytest.raises(KeyError, match='unknown pseudo-box options'):
+        box_cfg_with_defaults(dict(fill=True))
 
 
 # --- thresholds -------------------------------------------------------------------------------

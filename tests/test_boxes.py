@@ -383,6 +383,28 @@ def test_pseudo_box_quality_by_size():
                                     free_images=1, free_images_with_boxes=1)
 
 
+def test_pseudo_box_quality_at_iou_05_and_03():
+    # A loose box (IoU 0.4 with its defect) counts at 0.3 only; an exact one at both.
+    gt = dict(images=[dict(id=1, file_name='a.jpg')],
+              annotations=[dict(id=1, image_id=1, bbox=[0, 0, 100, 100]),
+                           dict(id=2, image_id=1, bbox=[300, 300, 10, 10])])
+    pred = dict(images=[dict(id=1, file_name='a.jpg')],
+                annotations=[dict(id=1, image_id=1, bbox=[0, 0, 100, 40], score=0.9),
+                             dict(id=2, image_id=1, bbox=[300, 300, 10, 10], score=0.8)])
+    r = pseudo_box_quality(gt, pred)
+    assert sorted(r['by_iou']) == ['0.3', '0.5']
+    assert r['overall'] == r['by_iou']['0.5']['overall']
+    assert r['by_size'] == r['by_iou']['0.5']['by_size']
+    assert r['by_iou']['0.5']['overall']['recall'] == 0.5
+    assert r['by_iou']['0.3']['overall']['recall'] == 1.0
+    assert r['by_iou']['0.3']['overall']['precision'] == 1.0
+    assert r['by_iou']['0.5']['by_size']['large']['recall'] == 0.0
+    assert r['by_iou']['0.3']['by_size']['large']['recall'] == 1.0
+    assert r['by_iou']['0.5']['by_size']['small']['recall'] == 1.0
+    r = pseudo_box_quality(gt, pred, iou_threshold=0.35, iou_thresholds=(0.3,))
+    assert sorted(r['by_iou']) == ['0.3', '0.35'] and r['overall']['recall'] == 1.0
+
+
 # --- real data: Magnetic Tile masks as maps give back their own boxes --------------------------
 
 def _mt_subset(root):

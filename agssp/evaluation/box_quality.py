@@ -1,11 +1,14 @@
-"""How well pseudo boxes find the labelled defects: recall and precision at one IoU.
+"""How well pseudo boxes find the labelled defects: recall and precision at IoU 0.5 and 0.3.
 
 Class-agnostic (pseudo boxes have one class). Per image, pseudo boxes are matched greedily in
 decreasing score order, each to the still unmatched ground-truth box it overlaps most, when that
 IoU is ``>= iou_threshold`` (one-to-one). Recall is matched ground-truth boxes over all of them;
 precision is matched pseudo boxes over all of them. By size, each box falls in a COCO bucket by
-its own box area (``small`` < 32^2 <= ``medium`` < 96^2 <= ``large``): recall per bucket counts
-ground-truth boxes of that size, precision per bucket pseudo boxes of that size.
+its own box area in image pixels, COCO's absolute ranges (``small`` < 32^2 <= ``medium`` <
+96^2 <= ``large``): recall per bucket counts ground-truth boxes of that size, precision per
+bucket pseudo boxes of that size. The main IoU's figures sit at the top level; ``by_iou`` holds
+them for every IoU asked for (by default 0.5 and the looser 0.3, which credits a box that finds
+a defect but cuts it differently).
 
 Images are paired by ``file_name`` (``match='path'``) or by its last component
 (``match='name'``). Images of the ground truth missing from the pseudo boxes count as images
@@ -84,16 +87,8 @@ def _rates(gt_hit, pred_hit):
                 precision=float(np.mean(pred_hit)) if n_pred else None)
 
 
-def pseudo_box_quality(gt_coco, pred_coco, iou_threshold=0.5, match='path') -> dict:
-    """Recall and precision of ``pred_coco``'s boxes against ``gt_coco``'s, overall and by size.
-
-    Also image-level counts: ground-truth images with defects that got at least one pseudo box,
-    and defect-free ones that got any.
-    """
-    gt = _boxes_by_image(gt_coco, match, with_scores=False, skip_crowd=True)
-    pred = _boxes_by_image(pred_coco, match, with_scores=True, skip_crowd=False)
-    if not gt:
-        raise ValueError('the ground truth holds no image')
+def _rates_at(gt, pred, iou_threshold):
+    """Overall and by-size rates at one IoU, and the image-level counts."""
     empty = (np.zeros((0, 4), np.float32), np.zeros((0,), np.float32))
     gt_hits, pred_hits, gt_boxes, pred_boxes = [], [], [], []
     image_level = dict(defect_images=0, defect_images_with_boxes=0, free_images=0,
@@ -111,11 +106,31 @@ def pseudo_box_quality(gt_coco, pred_coco, iou_threshold=0.5, match='path') -> d
     gt_hit, pred_hit = np.concatenate(gt_hits), np.concatenate(pred_hits)
     gt_size = _size_bucket(np.concatenate(gt_boxes))
     pred_size = _size_bucket(np.concatenate(pred_boxes))
+    rates = dict(overall=_rates(gt_hit, pred_hit),
+                 by_size={name: _rates(gt_hit[gt_size[name]], pred_hit[pred_size[name]])
+                          for name, _, _ in SIZE_BUCKETS})
+    return rates, image_level
+
+
+def pseudo_box_quality(gt_coco, pred_coco, iou_threshold=0.5, match='path',
+                       iou_thresholds=(0.5, 0.3)) -> dict:
+    """Recall and precision of ``pred_coco``'s boxes against ``gt_coco``'s, overall and by size.
+
+    ``overall`` and ``by_size`` are at ``iou_threshold``; ``by_iou`` maps each of
+    ``iou_thresholds`` (and ``iou_threshold``), as a string such as ``'0.3'``, to its
+    ``overall`` and ``by_size``. Also image-level counts: ground-truth images with defects that
+    got at least one pseudo box, and defect-free ones that got any.
+    """
+    gt = _boxes_by_image(gt_coco, match, with_scores=False, skip_crowd=True)
+    pred = _boxes_by_image(pred_coco, match, with_scores=True, skip_crowd=False)
+    if not gt:
+        raise ValueError('the ground truth holds no image')
+    main, image_level = _rates_at(gt, pred, iou_threshold)
+    by_iou = {}
+    for iou in dict.fromkeys([float(iou_threshold), *map(float, iou_thresholds)]):
+        by_iou[f'{iou:g}'] = main if iou == float(iou_threshold) else _rates_at(gt, pred, iou)[0]
     return dict(
         iou_threshold=float(iou_threshold), match=match,
         images=dict(evaluated=len(gt), missing_in_pred=len(set(gt) - set(pred)),
                     pred_only=len(set(pred) - set(gt))),
-        overall=_rates(gt_hit, pred_hit),
-        by_size={name: _rates(gt_hit[gt_size[name]], pred_hit[pred_size[name]])
-                 for name, _, _ in SIZE_BUCKETS},
-        image_level=image_level)
+        **main, by_iou=by_iou, image_level=image_level)

@@ -1,6 +1,7 @@
 """SynthSeg: synthetic defects, texture statistics, Gaussian memory, model, trainer, tool, and
 the Magnetic Tile protocol. Everything runs on tiny images in a few seconds."""
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import agssp  # noqa: F401  (registration)
 from agssp.anomaly.build import build_anomaly_model
 from agssp.anomaly.synthseg import (GENERATORS, GaussianMemory, SyntheticDefects,
                                     texture_channels, texture_features)
+from agssp.anomaly.synthseg.model import aspect_input_size, pool_alignment
 from agssp.anomaly.synthseg.synthetic import visible_change_mask
 from agssp.anomaly.synthseg.trainer import (MODEL_FILE, STATE_FILE, TrainSettings,
                                             learning_rate, synthetic_batch, train_synthseg)
@@ -231,6 +233,131 @@ def test_train_tool_on_a_folder(tmp_path):
         str(img_dir / 'broken.jpg')]
     assert train_anomaly_model.main([str(config), '--img-dir', str(tmp_path / 'none'),
                                      '--work-dir', str(tmp_path / 'w2')]) == 1
+
+
+# --- settings that follow from the data ------------------------------------------------------
+
+def test_aspect_input_size_keeps_the_ratio_within_the_budget():
+    assert aspect_input_size((256, 256), (460, 1130)) == (160, 416)
+    assert aspect_input_size((128, 128), (1, 4)) == (64, 256)
+    assert aspect_input_size((256, 256), (4, 1)) == (512, 128)
+    assert aspect_input_size((64, 64), (1, 50)) == (32, 448)   # sides never below 32
+
+
+def wide_surface(seed, hw=(64, 256)):
+    """A horizontally striped noisy surface, float32 in [0, 255]."""
+    rng = np.random.default_rng(seed)
+    stripes = 20 * np.sin(np.arange(hw[0]) / 1.7 + rng.uniform(0, 6))[:, None]
+    noise = cv2.GaussianBlur(rng.normal(0, 12, hw).astype(np.float32), (0, 0), 1)
+    return np.clip(110 + stripes + noise, 0, 255).astype(np.float32)
+
+
+def test_thin_mark_on_a_wide_image_survives_into_the_map(tmp_path):
+    from agssp.anomaly.maps_io import load_anomaly_map
+    from agssp.anomaly.writer import generate_anomaly_maps
+    from agssp.anomaly.synthseg.trainer import train_from_config
+    pool = tmp_path / 'pool'
+    pool.mkdir()
+    for i in range(12):
+        cv2.imwrite(str(pool / f'{i}.png'), wide_surface(i).round().astype(np.uint8))
+    marked = wide_surface(99)
+    marked[8:56, 180:182] = 10                     # a 2-pixel dark mark on a 64x256 image
+    test_dir = tmp_path / 'test'
+    test_dir.mkdir()
+    cv2.imwrite(str(test_dir / 'marked.png'), marked.round().astype(np.uint8))
+    # Texture memory only: weights-free, so the test checks the geometry, not training luck.
+    model_cfg = dict(TINY, input_size=(128, 128), aspect='keep', layout='global',
+                     weights=dict(segmentation=0.0, feature=0.0))
+    cfg = dict(model=model_cfg, train=dict(iterations=1, batch_size=2, seed=0))
+    log = train_from_config(cfg, sorted(pool.glob('*.png')), tmp_path / 'work', progress=False)
+    assert log['model']['input_size'] == [64, 256] and log['model']['aspect'] == 'keep'
+    # The config still says 128x128; the checkpoint brings the pool's 64x256.
+    model = build_anomaly_model(dict(model=model_cfg,
+                                     checkpoint=str(tmp_path / 'work' / MODEL_FILE)))
+    assert model.input_size == (64, 256)
+    generate_anomaly_maps(model, test_dir, tmp_path / 'maps', num_workers=0, progress=False)
+    amap = load_anomaly_map(tmp_path / 'maps' / 'marked.npy')
+    assert amap.shape == (16, 64)                  # the image's 4:1 aspect, 1/4 resolution
+    column = int(np.argmax(amap.max(0))) * 4 + 2   # map column centre in image pixels
+    assert abs(column - 181) <= 8, column
+    assert amap[:, 40:50].max() > 2 * np.median(amap)
+
+
+def _patterned_pool(n, shifted, seed=0):
+    """Noisy surfaces with one bright square: at the same place, or at random places."""
+    rng = np.random.default_rng(seed)
+    images = []
+    for i in range(n):
+        image = rng.normal(100, 8, (64, 64)).astype(np.float32)
+        image[8:24, 32:56] += 80
+        if shifted:
+            image = np.roll(image, tuple(rng.integers(0, 64, 2)), axis=(0, 1))
+        images.append(np.clip(image, 0, 255))
+    return torch.from_numpy(np.stack(images).round().astype(np.uint8))[:, None]
+
+
+def test_layout_follows_the_pool_alignment(caplog):
+    aligned, shifted = _patterned_pool(24, False), _patterned_pool(24, True)
+    with caplog.at_level(logging.INFO, logger='agssp'):
+        model = tiny_model(layout='auto').eval()
+        model.fit(aligned)
+    assert model.layout == 'positional' and model.texture_memory.layout == 'positional'
+    assert model.settings()['alignment'] > 0.5 and model.settings()['layout_rule'] == 'auto'
+    assert 'pool alignment' in caplog.text
+    state = model.state_dict()
+    model = tiny_model(layout='auto').eval()
+    model.fit(shifted)
+    assert model.layout == 'global' and model.feature_memory.layout == 'global'
+    assert model.settings()['alignment'] < 0.1
+    # The choice travels with the checkpoint, whatever the config's starting layout.
+    reloaded = tiny_model(layout='auto')
+    reloaded.load_state_dict(state)
+    assert reloaded.layout == 'positional' and reloaded.settings()['alignment'] > 0.5
+    # Checkpoints from before these settings load (strictly) with the config's choices.
+    older = {k: v for k, v in state.items()
+             if k not in ('chosen_input_size', 'chosen_layout', 'alignment')}
+    previous = tiny_model(layout='positional')
+    previous.load_state_dict(older)
+    assert previous.layout == 'positional' and previous.settings()['alignment'] is None
+    # A fixed layout is kept, the alignment still measured and recorded.
+    fixed = tiny_model(layout='global').eval()
+    fixed.fit(aligned)
+    assert fixed.layout == 'global' and fixed.settings()['alignment'] > 0.5
+    with pytest.raises(ValueError, match='layout must be one of'):
+        tiny_model(layout='aligned')
+
+
+def test_pool_alignment_statistic():
+    gen = torch.Generator().manual_seed(0)
+    noise = torch.randn(50, 3, 6, 6, generator=gen)
+    assert pool_alignment(noise) < 0.05
+    pattern = 5 * torch.randn(1, 3, 6, 6, generator=gen)
+    assert pool_alignment(noise + pattern) > 0.9
+    with pytest.raises(ValueError, match='two images'):
+        pool_alignment(noise[:1])
+
+
+def test_default_config_follows_the_data(tmp_path):
+    sys.path.insert(0, str(REPO / 'tools'))
+    try:
+        import train_anomaly_model
+    finally:
+        sys.path.pop(0)
+    img_dir = tmp_path / 'images'
+    img_dir.mkdir()
+    for i in range(6):
+        cv2.imwrite(str(img_dir / f'{i}.png'), wide_surface(i).round().astype(np.uint8))
+    options = ['model.input_size=(128,128)', 'model.widths=(4,8,8,8,8)',
+               'model.decoder_channels=8', 'train.iterations=1', 'train.batch_size=2',
+               'train.bf16=False', 'train.num_threads=None']
+    code = train_anomaly_model.main([str(REPO / 'configs' / 'anomaly' / 'synthseg.py'),
+                                     '--img-dir', str(img_dir), '--work-dir',
+                                     str(tmp_path / 'work'), '--no-progress',
+                                     '--cfg-options', *options])
+    assert code == 0
+    settings = json.loads((tmp_path / 'work' / 'train_log.json').read_text())['model']
+    assert settings['input_size'] == [64, 256] and settings['layout_rule'] == 'auto'
+    assert settings['layout'] in ('positional', 'global') and settings['alignment'] is not None
 
 
 # --- Magnetic Tile protocol ----------------------------------------------------------------

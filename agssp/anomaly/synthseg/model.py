@@ -12,7 +12,18 @@ configurable weights:
 Normalisation of a score: ``(s - median) / (99th percentile - median)`` over all training-image
 pixels, so 0 is typical and 1 is rare on normal surfaces. The map has 1/4 of the input
 resolution; the image score is the maximum of the map after a 3x3 mean.
+
+Two settings can follow from the data, and the checkpoint keeps what was chosen:
+
+    * ``aspect='keep'``: ``input_size`` is a pixel budget; the trainer gives the model the size
+      of that area at the pool's aspect ratio (:func:`aspect_input_size`), so wide or tall
+      images are not squashed and the map has the image's aspect;
+    * ``layout='auto'``: :meth:`SynthSeg.fit` measures how aligned the pool is
+      (:func:`pool_alignment`) and keeps positional memories when it is at least
+      ``alignment_threshold``, pooled (``global``) ones otherwise.
 """
+import logging
+import math
 from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
@@ -20,15 +31,48 @@ import torch
 import torch.nn.functional as F
 
 from agssp.anomaly.base import AnomalyMapModel
-from agssp.anomaly.synthseg.memory import GaussianMemory
+from agssp.anomaly.synthseg.memory import LAYOUTS, GaussianMemory
 from agssp.anomaly.synthseg.texture import texture_channels, texture_features
 from agssp.anomaly.synthseg.torch_model import SynthSegNet
 from agssp.registry import ANOMALY_MODELS
+
+logger = logging.getLogger('agssp')
 
 COMPONENTS = ('segmentation', 'texture', 'feature')
 CELL = 8            # memory cell size in input pixels
 GREY_EPS = 1.0      # grey levels added to the standard deviation when standardising
 NORM_QUANTILE = 99.0
+ASPECTS = ('stretch', 'keep')
+SIZE_STEP = 32      # input sides are multiples of this
+
+
+def aspect_input_size(budget: Sequence[int], image_hw: Sequence[float]) -> Tuple[int, int]:
+    """(h, w), multiples of 32, with about the area of ``budget`` (H, W) and the aspect ratio
+    of ``image_hw``; each side at least 32."""
+    area = float(budget[0]) * float(budget[1])
+    ratio = float(image_hw[1]) / float(image_hw[0])
+    h = max(1, round(math.sqrt(area / ratio) / SIZE_STEP))
+    w = max(1, round(math.sqrt(area * ratio) / SIZE_STEP))
+    return h * SIZE_STEP, w * SIZE_STEP
+
+
+def pool_alignment(feats: torch.Tensor) -> float:
+    """How aligned a pool is, from per-cell features (N, C, h, w) of its images, in [0, 1].
+
+    Per channel, the share of the variance that the cell position explains: the variance over
+    cells of the per-cell means across images (less its sampling noise, within / N) over that
+    plus the mean within-cell variance across images; the mean over channels. The same pattern
+    at the same place gives about 1, content at random places about 0.
+    """
+    n = feats.shape[0]
+    if n < 2:
+        raise ValueError(f'pool_alignment needs at least two images, got {n}')
+    cells = feats.double().flatten(2)                                   # (N, C, cells)
+    within = cells.var(0).mean(-1)                                      # (C,)
+    between = (cells.mean(0).var(-1) - within / n).clamp(min=0)
+    total = between + within
+    share = torch.where(total > 0, between / total.clamp(min=1e-12), torch.zeros_like(total))
+    return float(share.mean())
 
 
 def standardised_grey(images: torch.Tensor) -> torch.Tensor:
@@ -51,7 +95,11 @@ class SynthSeg(AnomalyMapModel):
         input_size: (H, W), both divisible by 32.
         widths: encoder stage widths of :class:`SynthSegNet`.
         decoder_channels: decoder width (also the feature-memory channels).
-        layout: ``positional`` (aligned images) or ``global`` memories.
+        layout: ``positional`` (aligned images), ``global`` memories, or ``auto``: chosen in
+            :meth:`fit` from :func:`pool_alignment` of the texture statistics.
+        alignment_threshold: ``auto`` keeps positional memories from this alignment on.
+        aspect: ``stretch`` (images resized to ``input_size``) or ``keep`` (``input_size`` is
+            a pixel budget; :meth:`set_input_size` gives the model the pool's aspect).
         weights: weight of each score in the map (keys from ``COMPONENTS``; 0 drops one).
         trim: fraction of farthest samples the memories drop (contaminated pools).
         shrinkage: relative ridge of the memories' covariances.
@@ -61,12 +109,16 @@ class SynthSeg(AnomalyMapModel):
     def __init__(self, input_size: Sequence[int] = (256, 256),
                  widths: Sequence[int] = (16, 32, 64, 96, 128), decoder_channels: int = 48,
                  layout: str = 'positional', weights: Optional[Mapping[str, float]] = None,
-                 trim: float = 0.1, shrinkage: float = 0.01, fit_batch_size: int = 32):
+                 trim: float = 0.1, shrinkage: float = 0.01, fit_batch_size: int = 32,
+                 alignment_threshold: float = 0.1, aspect: str = 'stretch'):
         super().__init__()
-        h, w = int(input_size[0]), int(input_size[1])
-        if h % 32 or w % 32:
-            raise ValueError(f'input_size {input_size} must be divisible by 32')
-        self.input_size: Tuple[int, int] = (h, w)
+        if layout not in (*LAYOUTS, 'auto'):
+            raise ValueError(f"layout must be one of {(*LAYOUTS, 'auto')}, got {layout!r}")
+        if aspect not in ASPECTS:
+            raise ValueError(f'aspect must be one of {ASPECTS}, got {aspect!r}')
+        self.layout_rule, self.aspect = layout, aspect
+        self.alignment_threshold = float(alignment_threshold)
+        self.trim, self.shrinkage = float(trim), float(shrinkage)
         weights = {**dict(segmentation=1.0, texture=1.0, feature=1.0), **dict(weights or {})}
         unknown = set(weights) - set(COMPONENTS)
         if unknown:
@@ -76,11 +128,73 @@ class SynthSeg(AnomalyMapModel):
         self.weights = {k: float(weights[k]) for k in COMPONENTS}
         self.fit_batch_size = int(fit_batch_size)
         self.net = SynthSegNet(1, widths, decoder_channels)
-        grid = (h // CELL, w // CELL)
-        self.texture_memory = GaussianMemory(texture_channels(), grid, layout, shrinkage, trim)
-        self.feature_memory = GaussianMemory(decoder_channels, grid, layout, shrinkage, trim)
+        self.decoder_channels = int(decoder_channels)
+        # What the data decided, kept in the checkpoint: input size, layout, alignment (NaN:
+        # not measured).
+        self.register_buffer('chosen_input_size', torch.zeros(2, dtype=torch.long))
+        self.register_buffer('chosen_layout', torch.zeros((), dtype=torch.long))
+        self.register_buffer('alignment', torch.tensor(float('nan')))
         self.register_buffer('score_centre', torch.zeros(len(COMPONENTS)))
         self.register_buffer('score_scale', torch.ones(len(COMPONENTS)))
+        self._set_memories(input_size, 'positional' if layout == 'auto' else layout)
+        self._register_load_state_dict_pre_hook(self._adopt_checkpoint_choices)
+
+    @property
+    def layout(self) -> str:
+        """The memories' layout in use."""
+        return LAYOUTS[int(self.chosen_layout)]
+
+    def _set_memories(self, input_size: Sequence[int], layout: str) -> None:
+        """(Re)build unfitted memories for ``input_size`` and ``layout``."""
+        h, w = int(input_size[0]), int(input_size[1])
+        if h % SIZE_STEP or w % SIZE_STEP or h < SIZE_STEP or w < SIZE_STEP:
+            raise ValueError(f'input_size {tuple(input_size)} must be divisible by 32')
+        self.input_size: Tuple[int, int] = (h, w)
+        device = self.score_centre.device
+        grid = (h // CELL, w // CELL)
+        self.texture_memory = GaussianMemory(texture_channels(), grid, layout, self.shrinkage,
+                                             self.trim).to(device)
+        self.feature_memory = GaussianMemory(self.decoder_channels, grid, layout,
+                                             self.shrinkage, self.trim).to(device)
+        self.chosen_input_size.copy_(torch.tensor([h, w]))
+        self.chosen_layout.fill_(LAYOUTS.index(layout))
+
+    def set_input_size(self, input_size: Sequence[int]) -> None:
+        """Use another input size (memories are rebuilt: call before :meth:`fit`)."""
+        self._set_memories(input_size, self.layout)
+
+    def _adopt_checkpoint_choices(self, state_dict, prefix, *args):
+        """Before loading: take the checkpoint's input size and layout (older checkpoints,
+        without them, keep the config's)."""
+        size, layout = (state_dict.get(prefix + k) for k in ('chosen_input_size',
+                                                              'chosen_layout'))
+        if size is None or layout is None:
+            for key in ('chosen_input_size', 'chosen_layout', 'alignment'):
+                state_dict.setdefault(prefix + key, getattr(self, key).clone())
+            return
+        size, layout = tuple(int(v) for v in size), LAYOUTS[int(layout)]
+        if size != self.input_size or layout != self.layout:
+            self._set_memories(size, layout)
+
+    def settings(self) -> dict:
+        """What the model runs with, including what the data decided."""
+        alignment = float(self.alignment)
+        return dict(input_size=list(self.input_size), aspect=self.aspect,
+                    layout=self.layout, layout_rule=self.layout_rule,
+                    alignment=None if math.isnan(alignment) else round(alignment, 4),
+                    alignment_threshold=self.alignment_threshold)
+
+    def choose_layout(self, texture: torch.Tensor) -> str:
+        """Measure the alignment of texture statistics (N, C, h, w), record it and, with
+        ``layout='auto'``, rebuild the memories with the layout it calls for."""
+        alignment = pool_alignment(texture)
+        self.alignment.fill_(alignment)
+        if self.layout_rule == 'auto':
+            layout = 'positional' if alignment >= self.alignment_threshold else 'global'
+            self._set_memories(self.input_size, layout)
+        logger.info('SynthSeg: pool alignment %.3f (threshold %.2f): %s memories', alignment,
+                    self.alignment_threshold, self.layout)
+        return self.layout
 
     def _active(self):
         return [k for k in COMPONENTS if self.weights[k] != 0]
@@ -115,7 +229,8 @@ class SynthSeg(AnomalyMapModel):
 
     @torch.no_grad()
     def fit(self, images: torch.Tensor) -> None:
-        """Fit the memories and the score normalisation on training images (N, C, H, W).
+        """Choose the layout (see :meth:`choose_layout`), then fit the memories and the score
+        normalisation on training images (N, C, H, W).
 
         ``images`` may be any real dtype in [0, 255] with 1 or 3 channels; they are converted
         chunk by chunk, so a uint8 tensor of the whole training set is fine. One forward pass:
@@ -125,10 +240,18 @@ class SynthSeg(AnomalyMapModel):
         self.eval()
         device = self.score_centre.device
         kept: Dict[str, list] = {}
+        texture = []
         for batch in self._chunks(images):
-            inputs = self._score_inputs(standardised_grey(batch.to(device)))
+            x = standardised_grey(batch.to(device))
+            inputs = self._score_inputs(x)
             for k, v in inputs.items():
                 kept.setdefault(k, []).append(v)
+            texture.append(inputs['texture'] if 'texture' in inputs
+                           else texture_features(x, CELL))
+        if len(images) > 1:
+            self.choose_layout(torch.cat(texture))
+        elif self.layout_rule == 'auto':
+            raise ValueError("layout='auto' needs at least two training images")
         memories = self._memories()
         for k, parts in kept.items():
             values = torch.cat(parts)

@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from agssp.anomaly.image_input import ImageReadError, load_model_input
 from agssp.anomaly.synthseg.losses import segmentation_loss
-from agssp.anomaly.synthseg.model import SynthSeg, standardised_grey
+from agssp.anomaly.synthseg.model import SynthSeg, aspect_input_size, standardised_grey
 from agssp.anomaly.synthseg.synthetic import SyntheticDefects
 from agssp.fileio import atomic_write_bytes, atomic_write_json
 from agssp.registry import ANOMALY_MODELS
@@ -92,6 +92,26 @@ def load_training_images(paths: Sequence, input_size, progress: bool = True):
     if not images:
         raise ValueError(f'no readable training image among {len(paths)} paths')
     return np.stack(images), skipped
+
+
+def median_aspect(paths: Sequence) -> float:
+    """Median width / height of the readable images among ``paths`` (headers only, EXIF
+    orientation applied as :func:`agssp.anomaly.image_input.read_rgb` does)."""
+    from PIL import Image
+    ratios = []
+    for path in paths:
+        try:
+            with Image.open(path) as img:
+                w, h = img.size
+                if img.getexif().get(0x0112, 1) in (5, 6, 7, 8):   # rotated by 90 degrees
+                    w, h = h, w
+        except Exception:  # unreadable files are reported by load_training_images
+            continue
+        if w and h:
+            ratios.append(w / h)
+    if not ratios:
+        raise ValueError(f'no readable training image among {len(paths)} paths')
+    return float(np.median(ratios))
 
 
 def synthetic_batch(images: np.ndarray, iteration: int, settings: TrainSettings,
@@ -216,7 +236,7 @@ def train_synthseg(model: SynthSeg, images: np.ndarray, work_dir, settings: Trai
                cpu_seconds=round(cpu_seconds, 1), threads=torch.get_num_threads(),
                final_loss=float(np.mean(losses[-settings.log_interval:])), losses=losses,
                score_centre=model.score_centre.tolist(), score_scale=model.score_scale.tolist(),
-               **(extra_log or {}))
+               model=model.settings(), **(extra_log or {}))
     atomic_write_json(work_dir / LOG_FILE, log, indent=1)
     _save_curve(work_dir / CURVE_FILE, losses)
     return log
@@ -238,6 +258,9 @@ def train_from_config(cfg, paths: Sequence, work_dir, resume: bool = True,
                       progress: bool = True) -> dict:
     """Seed, build ``cfg.model``, load ``paths``, train with ``cfg.train``; returns the log.
 
+    With ``model.aspect='keep'`` the model's input size is set from the pool's median aspect
+    ratio (:func:`median_aspect`, :func:`aspect_input_size`) before the images are loaded.
+
     ``train.num_threads`` applies while training only; the caller's thread count is restored.
     """
     settings = TrainSettings(**dict(cfg.get('train', {})))
@@ -250,6 +273,11 @@ def train_from_config(cfg, paths: Sequence, work_dir, resume: bool = True,
         if not isinstance(model, SynthSeg):
             raise TypeError(f'{type(model).__name__} is not trained by this trainer '
                             '(SynthSeg only)')
+        if model.aspect == 'keep':
+            ratio = median_aspect(paths)
+            model.set_input_size(aspect_input_size(model.input_size, (1.0, ratio)))
+            logger.info('pool aspect %.3f (width / height): input size %s', ratio,
+                        model.input_size)
         images, skipped = load_training_images(paths, model.input_size, progress)
         logger.info('%d training images (%d skipped)', len(images), len(skipped))
         return train_synthseg(model, images, work_dir, settings, resume=resume,

@@ -4,9 +4,11 @@ One run, one process, on the fine-tuning config a pipeline config builds (its da
 overrides, image size, batch and workers):
 
   (a) bare step: ``model.train_step`` (preprocessing, forward, backward, optimizer step) on
-      batches collated beforehand and kept in memory, timed before and after (b), averaged;
+      batches collated beforehand and kept in memory, timed after every epoch of (b) so that a
+      changing machine load hits both alike;
   (b) the full loop: ``Runner.train()`` of the same config for a few epochs (data pipeline and
-      workers, hooks, logging, checkpoints), timed from the end of its first iteration;
+      workers, hooks, logging, epoch ends, checkpoints), timed from the end of its first
+      iteration, less the time of the (a) measurements made in between;
   (c) one validation pass over the config's validation set.
 
 Printed: images/s of (a) and (b) and their ratio (goal >= 0.85), the validation pass and its
@@ -20,6 +22,7 @@ import argparse
 import bisect
 import copy
 import resource
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -46,25 +49,33 @@ FAMILIES = {
 }
 
 
-class IterTimes(Hook):
-    """Wall-clock time at the end of every training iteration."""
+class InterleavedTimer(Hook):
+    """Times every training iteration of the loop and, after each epoch, the bare step."""
 
     priority = 'LOWEST'
 
-    def __init__(self):
-        self.times = []
+    def __init__(self, batches, repeat):
+        self.batches, self.repeat = batches, repeat
+        self.times, self.bare_rates, self.bare_seconds = [], [], []
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         self.times.append(time.perf_counter())
+
+    def after_train_epoch(self, runner):
+        start = time.perf_counter()
+        self.bare_rates.append(bare_step_rate(runner, self.batches, self.repeat))
+        self.bare_seconds.append(time.perf_counter() - start)
+
+    def loop_rate(self, batch_size) -> float:
+        """Images/s of the loop from its first iteration's end, bare-step timings left out."""
+        inside = sum(self.bare_seconds[:-1])  # the last one comes after the last iteration
+        return (len(self.times) - 1) * batch_size / (self.times[-1] - self.times[0] - inside)
 
 
 def pipeline_finetune_config(pipeline_config, family, work_dir, data_dir, options):
     """The fine-tuning config of seed 0, scratch, as the pipeline would run it."""
     pcfg = Config.fromfile(str(pipeline_config))
     ft = dict(pcfg.finetune, **FAMILIES[family], **options)
-    if family != 'cspdarknet':
-        ft['overrides'] = {k: v for k, v in ft.get('overrides', {}).items()
-                           if not k.startswith('default_hooks.param_scheduler')}
     Path(data_dir).mkdir(parents=True, exist_ok=True)
     info = prepare_data(dict(pcfg.data), Path(data_dir))
     seed = ft.get('seeds', [0])[0]
@@ -111,9 +122,7 @@ def run(args):
     for hook in cfg.get('custom_hooks', []):
         if hook.get('type', '').endswith('PipelineSwitchHook'):
             hook['switch_epoch'] = stage_epochs
-    timer = IterTimes()
     runner = Runner.from_cfg(cfg)
-    runner.register_hook(timer)
     batch_size = cfg.train_dataloader.batch_size
     print(f'{args.family}: {info["num_train"]} training images, batch {batch_size}, '
           f'validation batch {cfg.val_dataloader.batch_size}, '
@@ -126,19 +135,17 @@ def run(args):
         if len(batches) == args.batches:
             break
     runner.optim_wrapper = runner.build_optim_wrapper(cfg.optim_wrapper)
-    rate_a1 = bare_step_rate(runner, batches, args.repeat)
-    print(f'  (a) bare step, before: {rate_a1:.2f} images/s', flush=True)
-
+    bare_step_rate(runner, batches, 1)  # warm-up
+    timer = InterleavedTimer(batches, args.repeat)
+    runner.register_hook(timer)
     runner.train()
-    times = timer.times
     iters_per_epoch = len(runner.train_dataloader)
-    rate_b = (len(times) - 1) * batch_size / (times[-1] - times[0])
-    print(f'  (b) full loop: {rate_b:.2f} images/s ({len(times)} iterations, '
+    rate_a = statistics.median(timer.bare_rates)
+    rate_b = timer.loop_rate(batch_size)
+    print(f'  (a) bare step: {rate_a:.2f} images/s (after each epoch: '
+          + ', '.join(f'{r:.2f}' for r in timer.bare_rates) + ')')
+    print(f'  (b) full loop: {rate_b:.2f} images/s ({len(timer.times)} iterations, '
           f'{iters_per_epoch} per epoch)', flush=True)
-
-    rate_a2 = bare_step_rate(runner, batches, args.repeat)
-    rate_a = (rate_a1 + rate_a2) / 2
-    print(f'  (a) bare step, after: {rate_a2:.2f} images/s', flush=True)
 
     start = time.perf_counter()
     runner.val_loop.run()

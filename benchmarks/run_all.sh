@@ -26,6 +26,7 @@ if [ "$QUICK" = 1 ]; then
     "anomaly_maps --methods kead --num-images 8 --repeats 1 --threads 1"
     "anomaly_maps --methods weights-free --num-images 128 --repeats 2 --threads 1"
     "pseudo_boxes --counts 300 --repeat 1"
+    "finetune_throughput --epochs 2 --batches 3 --repeat 1"
   )
 else
   RUNS=(
@@ -33,6 +34,7 @@ else
     "anomaly_maps --methods kead --threads 1"
     "anomaly_maps --methods weights-free --num-images 256 --threads 1"
     "pseudo_boxes"
+    "finetune_throughput --epochs 5 --family cspdarknet swin"
     "magnetic_tile_maps"
     "magnetic_tile_maps --contaminated"
     "neu_det_maps"

@@ -28,6 +28,15 @@ def series(records, key, x_key='step'):
     return xs, [points[x] for x in xs]
 
 
+def _save(fig, out_png) -> Path:
+    fig.tight_layout()
+    out_png = Path(out_png)
+    out_png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png)
+    plt.close(fig)
+    return out_png
+
+
 def plot_curves(curves: dict, title, xlabel, ylabel, out_png) -> Path:
     """One figure with a line per ``label -> (x, y)``; saved as PNG."""
     fig, ax = plt.subplots(figsize=(5.5, 3.4), dpi=110)
@@ -40,12 +49,7 @@ def plot_curves(curves: dict, title, xlabel, ylabel, out_png) -> Path:
     ax.grid(alpha=0.3)
     if any(xs for xs, _ in curves.values()):
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    out_png = Path(out_png)
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png)
-    plt.close(fig)
-    return out_png
+    return _save(fig, out_png)
 
 
 def plot_bars(groups: dict, title, ylabel, out_png) -> Path:
@@ -65,9 +69,4 @@ def plot_bars(groups: dict, title, ylabel, out_png) -> Path:
     ax.set_ylabel(ylabel)
     ax.grid(axis='y', alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    out_png = Path(out_png)
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png)
-    plt.close(fig)
-    return out_png
+    return _save(fig, out_png)

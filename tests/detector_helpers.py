@@ -1,7 +1,6 @@
 """Tiny on-disk detection data and CPU-sized versions of the AGDP / fine-tuning configs."""
 import contextlib
 import logging
-import os
 from pathlib import Path
 
 import cv2
@@ -16,6 +15,7 @@ import agssp  # noqa: F401  (registration)
 import agssp.datasets.pseudo_box_dataset  # noqa: F401  (registration)
 import agssp.datasets.strict_coco  # noqa: F401  (registration)
 from agssp.datasets.coco_writer import CocoWriter
+from agssp.engine import adapt
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / 'configs'
@@ -63,23 +63,8 @@ def _single_process_loader(loader, batch_size):
     loader.pop('pin_memory', None)
 
 
-@contextlib.contextmanager
-def environment(**variables):
-    """``os.environ`` with ``variables`` set, restored afterwards."""
-    old = {k: os.environ.get(k) for k in variables}
-    os.environ.update({k: str(v) for k, v in variables.items()})
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k)
-            else:
-                os.environ[k] = v
-
-
 def tiny_config(rel_path, size=64, batch_size=1, train_data=None, val_data=None):
-    """A config of ``configs/`` at ``size`` px (its own AGSSP_IMG_SIZE knob), one process,
+    """A config of ``configs/`` at ``size`` px (the adapter's image size), one process,
     optionally on tiny data.
 
     Args:
@@ -89,8 +74,7 @@ def tiny_config(rel_path, size=64, batch_size=1, train_data=None, val_data=None)
             evaluators.
     """
     path = str(CONFIGS / rel_path)
-    with environment(AGSSP_IMG_SIZE=size):
-        cfg = Config.fromfile(path)
+    cfg = adapt(Config.fromfile(path), img_size=size)
     # Without yapf formatting: the Runner prints / dumps the config text several times.
     cfg = Config(cfg.to_dict(), filename=path, format_python_code=False)
     _single_process_loader(cfg.train_dataloader, batch_size)

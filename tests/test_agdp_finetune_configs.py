@@ -11,6 +11,7 @@ from mmengine.registry import DATASETS, init_default_scope
 from agssp.datasets.converters.masks import masks_to_coco
 from agssp.datasets.converters.voc import voc_to_coco
 from agssp.datasets.strict_coco import ClassMismatchError
+from agssp.engine import adapt
 from detector_helpers import CONFIGS, tiny_config, write_tiny_coco, write_tiny_pseudo_box_data
 
 AGDP = sorted((CONFIGS / 'pretrain_agdp').glob('*.py'))
@@ -97,11 +98,13 @@ def test_agdp_mmdet_schedules():
     assert dino.model.backbone.out_indices == (1, 2, 3)
 
 
-def test_agdp_reads_the_coco_export_when_asked(monkeypatch):
-    monkeypatch.setenv('AGSSP_AGDP_BOXES', 'work_dirs/pseudo/boxes.json')
-    monkeypatch.setenv('AGSSP_AGDP_IMG_DIR', '/data/unlabelled')
+def test_agdp_reads_the_coco_export_when_asked():
     for name in ('yolov8_s_cspdarknet_agdp.py', 'dino-4scale_swin-b-w6_agdp.py'):
-        dataset = _load(CONFIGS / 'pretrain_agdp' / name).train_dataloader.dataset
+        cfg = _load(CONFIGS / 'pretrain_agdp' / name)
+        pipeline = cfg.train_dataloader.dataset.pipeline
+        cfg.merge_from_dict({'train_dataloader.dataset.img_dir': '/data/unlabelled'})
+        dataset = adapt(cfg, pseudo_boxes='work_dirs/pseudo/boxes.json').train_dataloader.dataset
+        assert dataset.pipeline == pipeline
         assert dataset.type == 'StrictCocoDataset'
         assert dataset.ann_file == 'work_dirs/pseudo/boxes.json'
         assert dataset.data_prefix.img == '/data/unlabelled'
@@ -142,9 +145,8 @@ def test_finetuning_recipe_and_initialisation(path):
 
 @pytest.mark.parametrize('dataset', sorted(DATASET_CLASSES))
 @pytest.mark.parametrize('rel', FAMILY_BASELINES)
-def test_each_dataset_base_sets_classes_data_and_work_dir(rel, dataset, monkeypatch):
-    monkeypatch.setenv('AGSSP_DATASET', dataset)
-    cfg = _load(CONFIGS / 'finetune' / rel)
+def test_each_dataset_base_sets_classes_data_and_work_dir(rel, dataset):
+    cfg = adapt(_load(CONFIGS / 'finetune' / rel), dataset=dataset)
     data = cfg.finetune_data
     assert data.name == dataset and len(data.classes) == DATASET_CLASSES[dataset]
     assert _num_classes(cfg.model) == [DATASET_CLASSES[dataset]] * len(_num_classes(cfg.model))
@@ -157,26 +159,26 @@ def test_each_dataset_base_sets_classes_data_and_work_dir(rel, dataset, monkeypa
     assert cfg.work_dir.endswith(f'/{dataset}')
 
 
-def test_data_roots_and_split_come_from_the_environment(monkeypatch):
-    monkeypatch.setenv('AGSSP_DATASET', 'casting_billet')
-    monkeypatch.setenv('AGSSP_CASTING_BILLET_ROOT', '/data/cb/')
-    monkeypatch.setenv('AGSSP_TRAIN_ANN', 'train_mini_500.json')
-    cfg = _load(CONFIGS / 'finetune' / 'yolo' / 'yolov8_s_cspdarknet_agssp.py')
+def test_data_roots_and_split_come_from_the_options():
+    cfg = adapt(_load(CONFIGS / 'finetune' / 'yolo' / 'yolov8_s_cspdarknet_agssp.py'),
+                dataset='casting_billet', img_root='/data/cb/images/',
+                train_ann='/data/cb/annotations/train_mini_500.json',
+                val_ann='/data/cb/annotations/val.json')
     assert cfg.train_dataloader.dataset.ann_file == '/data/cb/annotations/train_mini_500.json'
     assert cfg.train_dataloader.dataset.data_prefix.img == '/data/cb/images/'
     assert cfg.val_evaluator.ann_file == '/data/cb/annotations/val.json'
-    monkeypatch.setenv('AGSSP_DATASET', 'neu_det')
-    monkeypatch.setenv('AGSSP_NEU_DET_ROOT', '/data/neu/')
-    monkeypatch.setenv('AGSSP_NEU_DET_ANN_DIR', '/anns/neu/')
-    cfg = _load(CONFIGS / 'finetune' / 'dino' / 'dino-4scale_swin-b-w6_baseline.py')
+    assert cfg.adapter_options.dataset == 'casting_billet'
+    cfg = adapt(_load(CONFIGS / 'finetune' / 'dino' / 'dino-4scale_swin-b-w6_baseline.py'),
+                img_root='/data/neu/', train_ann='/anns/neu/train_mini_500.json')
     assert cfg.train_dataloader.dataset.ann_file == '/anns/neu/train_mini_500.json'
     assert cfg.val_dataloader.dataset.data_prefix.img == '/data/neu/'
+    assert cfg.val_evaluator.ann_file == 'data/neu_det/val.json'
 
 
-def test_an_unknown_dataset_names_the_missing_base(monkeypatch):
-    monkeypatch.setenv('AGSSP_DATASET', 'no_such_dataset')
-    with pytest.raises(FileNotFoundError, match='no_such_dataset.py'):
-        _load(CONFIGS / 'finetune' / 'yolo' / 'yolov8_s_cspdarknet_baseline.py')
+def test_an_unknown_dataset_names_the_missing_base():
+    with pytest.raises(ValueError, match='no_such_dataset.py'):
+        adapt(_load(CONFIGS / 'finetune' / 'yolo' / 'yolov8_s_cspdarknet_baseline.py'),
+              dataset='no_such_dataset')
 
 
 def _build_train_dataset(cfg):
@@ -185,10 +187,10 @@ def _build_train_dataset(cfg):
 
 
 @pytest.mark.parametrize('rel', FAMILY_BASELINES)
-def test_a_wrong_data_root_names_the_missing_file(rel, tmp_path, monkeypatch):
-    monkeypatch.setenv('AGSSP_NEU_DET_ANN_DIR', f'{tmp_path}/nowhere/')
+def test_a_wrong_data_root_names_the_missing_file(rel, tmp_path):
+    cfg = adapt(tiny_config(f'finetune/{rel}'), train_ann=f'{tmp_path}/nowhere/train.json')
     with pytest.raises(FileNotFoundError, match=f'{tmp_path}/nowhere/train.json'):
-        _build_train_dataset(tiny_config(f'finetune/{rel}'))
+        _build_train_dataset(cfg)
 
 
 def test_a_wrong_agdp_folder_names_it(tmp_path):
@@ -212,10 +214,9 @@ def _sizes(pipeline):
 
 
 @pytest.mark.parametrize('rel', FAMILY_BASELINES)
-def test_img_size_knob_scales_every_pipeline(rel, monkeypatch):
+def test_img_size_option_scales_every_pipeline(rel):
     paper = _load(CONFIGS / 'finetune' / rel)
-    monkeypatch.setenv('AGSSP_IMG_SIZE', '320')
-    half = _load(CONFIGS / 'finetune' / rel)
+    half = adapt(_load(CONFIGS / 'finetune' / rel), img_size=320)
     for get in (lambda c: c.train_dataloader.dataset.pipeline,
                 lambda c: c.val_dataloader.dataset.pipeline,
                 lambda c: c.custom_hooks[1].switch_pipeline if 'yolo' in rel else []):
@@ -236,8 +237,7 @@ def test_class_names_that_miss_the_coco_file_stop_the_dataset(tmp_path):
 
 
 @pytest.mark.parametrize('dataset', ['neu_det', 'magnetic_tile'])
-def test_real_datasets_load_every_box_through_their_base(dataset, request, tmp_path,
-                                                         monkeypatch):
+def test_real_datasets_load_every_box_through_their_base(dataset, request, tmp_path):
     """The class names of the base match what the converters write: no box is dropped."""
     if dataset == 'neu_det':
         root = request.getfixturevalue('neu_det_root')
@@ -248,12 +248,10 @@ def test_real_datasets_load_every_box_through_their_base(dataset, request, tmp_p
         coco = masks_to_coco(root)
     for split in ('train', 'val'):
         coco.dump(tmp_path / f'{split}.json')
-    prefix = dataset.upper()
-    monkeypatch.setenv(f'AGSSP_{prefix}_ROOT', f'{root}/')
-    monkeypatch.setenv(f'AGSSP_{prefix}_ANN_DIR', f'{tmp_path}/')
-    monkeypatch.setenv('AGSSP_DATASET', dataset)
-    ds = _build_train_dataset(tiny_config('finetune/faster_rcnn/'
-                                          'faster-rcnn_swin-b-w6_fpn_baseline.py'))
+    cfg = adapt(tiny_config('finetune/faster_rcnn/faster-rcnn_swin-b-w6_fpn_baseline.py'),
+                dataset=dataset, img_root=f'{root}/', train_ann=f'{tmp_path}/train.json',
+                val_ann=f'{tmp_path}/val.json')
+    ds = _build_train_dataset(cfg)
     n_boxes = len(json.loads((tmp_path / 'train.json').read_text())['annotations'])
     assert sum(len(ds.get_data_info(i)['instances']) for i in range(len(ds))) == n_boxes
     assert Path(ds.get_data_info(0)['img_path']).is_file()

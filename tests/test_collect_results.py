@@ -6,6 +6,7 @@ import json
 import pytest
 from mmengine.config import Config
 
+from agssp.engine import adapt
 from agssp.evaluation.results_table import describe_run
 from detector_helpers import CONFIGS, REPO
 
@@ -29,8 +30,7 @@ def _validation(epoch, map50, map_, classes=NEU):
 
 def _run(root, rel, dataset, records, monkeypatch, stamp='20250101_000000'):
     """A work dir as mmengine writes it: <stamp>/vis_data/{config.py, scalars.json}."""
-    monkeypatch.setenv('AGSSP_DATASET', dataset)
-    cfg = Config.fromfile(str(CONFIGS / rel))
+    cfg = adapt(Config.fromfile(str(CONFIGS / rel)), dataset=dataset)
     work_dir = root / (CONFIGS / rel).stem / dataset
     vis = work_dir / stamp / 'vis_data'
     vis.mkdir(parents=True)

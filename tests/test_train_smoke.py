@@ -18,9 +18,9 @@ SHORT_RUN = ['--cfg-options', 'train_cfg.max_epochs=1', 'train_cfg.val_interval=
 
 
 def _run(cmd, tmp_path, extra_env=None):
-    data = tmp_path / 'demo'
+    data = tmp_path / 'data' / 'demo'  # the config's data_root, relative to the run's folder
     generate_demo_dataset(data, num_unlabelled=0, num_train=4, num_val=2, size=128, seed=0)
-    env = {**os.environ, 'AGSSP_DEMO_ROOT': f'{data}/', **(extra_env or {})}
+    env = {**os.environ, **(extra_env or {})}
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env,
                             cwd=tmp_path)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]

@@ -1,11 +1,11 @@
 """Train any agssp / OpenMMLab config with mmengine's Runner."""
 import argparse
 
-from agssp.engine import add_runner_args, build_runner
+from agssp.engine import add_adapter_args, add_runner_args, build_runner
 
 
 def main():
-    parser = add_runner_args(argparse.ArgumentParser(description=__doc__))
+    parser = add_adapter_args(add_runner_args(argparse.ArgumentParser(description=__doc__)))
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: float16 AmpOptimWrapper, dynamic loss scale '
                         '(CUDA only; on the CPU it stops with a message)')

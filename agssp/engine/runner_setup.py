@@ -8,6 +8,7 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import MODELS
 
+from agssp.engine.detector_adapter import adapt_from_args
 from agssp.engine.init_check import warn_if_frozen_on_random_weights
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
@@ -119,7 +120,8 @@ def build_runner(args):
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 
-    cfg = prepare_config(args, load_config(args.config, args.cfg_options))
+    cfg = adapt_from_args(load_config(args.config, args.cfg_options), args)
+    cfg = prepare_config(args, cfg)
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)

@@ -5,11 +5,9 @@ from pathlib import Path
 
 from mmengine.config import Config
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from agssp.engine.detector_adapter import rescale_yolo_pipelines  # noqa: F401  (moved)
 
-# YOLO pipeline transforms and the key holding their output size.
-_SCALE_KEYS = {'Mosaic': 'img_scale', 'YOLOv5KeepRatioResize': 'scale', 'LetterResize': 'scale',
-               'mmdet.Resize': 'scale', 'Resize': 'scale'}
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def load_stage_config(path, overrides=None) -> Config:
@@ -31,30 +29,6 @@ def config_digest(path, overrides=None) -> str:
     cfg = load_stage_config(path, overrides)
     text = json.dumps(cfg.to_dict(), sort_keys=True, default=str)
     return hashlib.sha1(text.encode()).hexdigest()[:16]
-
-
-def rescale_yolo_pipelines(obj, img_scale):
-    """A copy of ``obj`` (a config or part of one) with every YOLO transform sized ``img_scale``.
-
-    Resizes, letterboxes and Mosaic get the new size; a random affine placed after Mosaic gets
-    the matching border. Works through nested dicts and lists (dataloaders, hooks).
-    """
-    w, h = img_scale
-    if isinstance(obj, (list, tuple)):
-        items = [rescale_yolo_pipelines(v, img_scale) for v in obj]
-        has_mosaic = any(isinstance(v, dict) and v.get('type') == 'Mosaic' for v in obj)
-        if has_mosaic:
-            items = [dict(v, border=(-h // 2, -w // 2))
-                     if isinstance(v, dict) and v.get('type') == 'YOLOv5RandomAffine' else v
-                     for v in items]
-        return type(obj)(items) if isinstance(obj, tuple) else items
-    if isinstance(obj, dict):
-        out = {k: rescale_yolo_pipelines(v, img_scale) for k, v in obj.items()}
-        key = _SCALE_KEYS.get(out.get('type'))
-        if key and key in out:
-            out[key] = (w, h)
-        return out
-    return obj
 
 
 def dump_stage_config(cfg: Config, path) -> Path:

@@ -1,7 +1,7 @@
 # A CPU-sized AGBP run of the YOLOv8-s CSPDarknet recipe on real images: Magnetic Tile and
 # NEU-DET as two source datasets (folder mode), 128 px, batch 16, 600 iterations, 10 % of the
 # images (chosen by a hash of their path) held out for measuring alignment. Set-up and commands:
-# docs/agbp.md. Image / map roots: AGSSP_AGBP_IMG_ROOT, AGSSP_AGBP_MAP_ROOT (see
+# docs/agbp.md. Image / map roots: --cfg-options on the dataloader (see
 # configs/_base_/datasets/agbp_metal.py); Magnetic Tile's .png masks are not images here.
 # It starts from random weights (no ImageNet weights reach these machines), so nothing is
 # frozen: the recipe freezes the stem and stages 1-2 of a pretrained backbone (load_from);

@@ -16,7 +16,7 @@ custom_imports = dict(
     imports=['agssp', 'agssp.datasets.pseudo_box_dataset', 'agssp.datasets.strict_coco'],
     allow_failed_imports=False)
 
-agbp_backbone = '{{$AGSSP_AGBP_BACKBONE:work_dirs/agbp_backbones/swin-b-w6_out123.pth}}'
+agbp_backbone = 'work_dirs/agbp_backbones/swin-b-w6_out123.pth'
 num_classes = len(_base_.agdp_data.classes)
 max_epochs = 10
 train_batch_size_per_gpu = 8

@@ -7,8 +7,8 @@
 #     work_dirs/agbp_backbones/swin-b-w6_out0123.pth --target mmdet-swin \
 #     --swin-out-indices 0 1 2 3 \
 #     --check-config configs/pretrain_agdp/faster-rcnn_swin-b-w6_fpn_agdp.py
-# Overridable keys: model.backbone.init_cfg.checkpoint (env AGSSP_AGBP_BACKBONE),
-# train_dataloader.dataset.img_dir / .map_dir (env AGSSP_AGDP_IMG_DIR / AGSSP_AGDP_MAP_DIR),
+# Overridable keys: model.backbone.init_cfg.checkpoint (--cfg-options),
+# train_dataloader.dataset.img_dir / .map_dir (--cfg-options),
 # train_dataloader.batch_size, optim_wrapper.optimizer.lr, train_cfg.max_epochs.
 # Output: work_dirs/faster-rcnn_swin-b-w6_fpn_agdp/epoch_10.pth.
 _base_ = [
@@ -20,7 +20,7 @@ custom_imports = dict(
     imports=['agssp', 'agssp.datasets.pseudo_box_dataset', 'agssp.datasets.strict_coco'],
     allow_failed_imports=False)
 
-agbp_backbone = '{{$AGSSP_AGBP_BACKBONE:work_dirs/agbp_backbones/swin-b-w6_out0123.pth}}'
+agbp_backbone = 'work_dirs/agbp_backbones/swin-b-w6_out0123.pth'
 num_classes = len(_base_.agdp_data.classes)
 max_epochs = 10
 train_batch_size_per_gpu = 16

@@ -8,12 +8,11 @@
 #     --check-config configs/pretrain_agdp/yolov8_s_cspdarknet_agdp.py
 # Keys a derived config (or --cfg-options) overrides; top-level variables here are not
 # re-evaluated in children:
-#   model.backbone.init_cfg.checkpoint          AGBP backbone (env AGSSP_AGBP_BACKBONE)
-#   train_dataloader.dataset.img_dir / .map_dir  images / anomaly maps (env AGSSP_AGDP_IMG_DIR,
-#                                                AGSSP_AGDP_MAP_DIR; see agdp_pseudo_boxes.py)
+#   model.backbone.init_cfg.checkpoint          AGBP backbone (--cfg-options)
+#   train_dataloader.dataset.img_dir / .map_dir  images / anomaly maps (see agdp_pseudo_boxes.py)
 #   train_dataloader.batch_size, optim_wrapper.optimizer.batch_size_per_gpu
 #   train_cfg.max_epochs, default_hooks.param_scheduler.max_epochs, custom_hooks[1].switch_epoch
-# Image size: env AGSSP_IMG_SIZE (every pipeline; default 640).
+# Image size: tools/train.py --img-size N (agssp.engine.detector_adapter; default 640).
 # Output: work_dirs/yolov8_s_cspdarknet_agdp/epoch_10.pth, the AGSSP fine-tuning's load_from.
 _base_ = [
     '../_base_/models/yolov8_s_cspdarknet.py',
@@ -24,7 +23,7 @@ custom_imports = dict(
     imports=['agssp', 'agssp.datasets.pseudo_box_dataset', 'agssp.datasets.strict_coco'],
     allow_failed_imports=False)
 
-agbp_backbone = '{{$AGSSP_AGBP_BACKBONE:work_dirs/agbp_backbones/cspdarknet_yolov8s.pth}}'
+agbp_backbone = 'work_dirs/agbp_backbones/cspdarknet_yolov8s.pth'
 num_classes = len(_base_.agdp_data.classes)
 max_epochs = 10
 close_mosaic_epochs = 2

@@ -7,7 +7,7 @@
 # Overridable keys: as in yolov8_s_cspdarknet_agdp.py (optim_wrapper.optimizer.lr here 0.0025).
 _base_ = ['./yolov8_s_cspdarknet_agdp.py', '../_base_/models/yolov8_s_resnet50.py']
 
-agbp_backbone = '{{$AGSSP_AGBP_BACKBONE:work_dirs/agbp_backbones/resnet50.pth}}'
+agbp_backbone = 'work_dirs/agbp_backbones/resnet50.pth'
 base_lr = 0.0025
 
 model = dict(

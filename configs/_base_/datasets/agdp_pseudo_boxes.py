@@ -4,15 +4,15 @@
 # map folder; group='pool' for one threshold; scale: the offset's unit, see
 # agssp.map_thresholds.mean_max_thresholds) or read from the COCO file that
 # tools/anomaly_maps_to_coco.py wrote from the same maps (file_name relative to img_dir).
-# Environment: AGSSP_AGDP_IMG_DIR, AGSSP_AGDP_MAP_DIR (defaults: the AGBP data's folders),
-# AGSSP_AGDP_BOXES = maps (default: on the fly) or the path of that COCO file.
+# Folders: --cfg-options train_dataloader.dataset.img_dir / .map_dir (defaults: the AGBP
+# data's folders); the COCO file instead of the maps: tools/train.py --pseudo-boxes FILE.
 # agdp_data.dataset is the train dataset without pipeline / filter_cfg (the detector configs
 # add those). StrictCocoDataset (mmyolo's COCO dataset, serving mmdet detectors too and letting
 # Mosaic draw images) checks that the file's categories are the classes here.
 agdp_data = dict(
-    boxes='{{$AGSSP_AGDP_BOXES:maps}}',
-    img_dir='{{$AGSSP_AGDP_IMG_DIR:data/agbp/images}}',
-    map_dir='{{$AGSSP_AGDP_MAP_DIR:data/agbp/maps}}',
+    boxes='maps',
+    img_dir='data/agbp/images',
+    map_dir='data/agbp/maps',
     exclude_suffixes=(),
     threshold=dict(type='mean_max', offset=-0.1, group='source', scale='auto'),
     classes=('defect', ),

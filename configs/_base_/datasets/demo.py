@@ -1,7 +1,7 @@
 # The embedded demo dataset written by `tools/make_demo_data.py data/demo`;
-# AGSSP_DEMO_ROOT (ending in /) points the configs at another copy.
+# another copy: --cfg-options on the dataloaders (data_root is relative to the run's folder).
 demo_data = dict(
-    data_root='{{$AGSSP_DEMO_ROOT:data/demo/}}',
+    data_root='data/demo/',
     classes=('crack', 'inclusion', 'patch', 'pit', 'scratch'),
     train_ann_file='labelled/annotations/train.json',
     train_img_prefix='labelled/train/images/',

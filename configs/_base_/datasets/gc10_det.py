@@ -3,14 +3,13 @@
 # from its VOC files with tools/dataset_converters/voc_to_coco.py + split_coco.py. The class
 # names are the dataset's own VOC names: punching hole, welding line, crescent gap, water spot,
 # oil spot, silk spot, inclusion, rolled pit, crease, waist folding.
-# Root: AGSSP_GC10_DET_ROOT (ending in /); training split file: AGSSP_TRAIN_ANN.
-# Chosen by AGSSP_DATASET=gc10_det.
+# Chosen by tools/train.py --dataset gc10_det; another root or split file: --img-root,
+# --train-ann, --val-ann (agssp.engine.detector_adapter).
 finetune_data = dict(
     name='gc10_det',
     classes=('1_chongkong', '2_hanfeng', '3_yueyawan', '4_shuiban', '5_youban', '6_siban',
              '7_yiwu', '8_yahen', '9_zhehen', '10_yaozhe'),
-    img_root='{{$AGSSP_GC10_DET_ROOT:data/gc10_det/}}images/',
-    train_ann_file='{{$AGSSP_GC10_DET_ROOT:data/gc10_det/}}annotations/'
-    '{{$AGSSP_TRAIN_ANN:train.json}}',
-    val_ann_file='{{$AGSSP_GC10_DET_ROOT:data/gc10_det/}}annotations/val.json',
+    img_root='data/gc10_det/images/',
+    train_ann_file='data/gc10_det/annotations/train.json',
+    val_ann_file='data/gc10_det/annotations/val.json',
 )

@@ -1,12 +1,12 @@
 # DINO (4 scales) on a Swin-B (out stages 1-3 with 256/512/1024 channels) with the paper's
 # settings: 100 queries, 300 denoising queries, classification loss weight 2, Deformable-DETR
 # positional encoding (offset -0.5, temperature 10000); upstream's multi-scale augmentation at
-# the paper's 640 px scale (AGSSP_IMG_SIZE scales it); AdamW lr 1e-4 with backbone, sampling
+# the paper's 640 px scale (tools/train.py --img-size scales it); AdamW lr 1e-4 with backbone, sampling
 # offsets and reference points at lr x0.1. ImageNet input normalisation. Detector configs set
 # model.backbone.window_size, the data and the schedule.
 _base_ = ['mmdet::dino/dino-4scale_r50_8xb2-12e_coco.py', './swin_b.py']
 
-img_size = int('{{$AGSSP_IMG_SIZE:640}}')
+img_size = 640
 img_scale = (img_size, img_size)
 # The multi-scale sizes at 640 px ((width, height) pairs, as the paper's), scaled to img_size.
 dino_resize_scales = [(img_size * w // 640, img_size * h // 640)

@@ -1,9 +1,9 @@
 # Faster R-CNN with FPN on a Swin-B (out stages 0-3 with 128/256/512/1024 channels) at
-# AGSSP_IMG_SIZE px (default 640; keep-ratio resize into a square, horizontal flip), ImageNet
+# 640 px (tools/train.py --img-size N; keep-ratio resize into a square, horizontal flip), ImageNet
 # input normalisation. Detector configs set model.backbone.window_size, the data, the schedule.
 _base_ = ['mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py', './swin_b.py']
 
-img_scale = (int('{{$AGSSP_IMG_SIZE:640}}'), ) * 2
+img_scale = (640, 640)
 
 model = dict(
     backbone=dict(_base_.swin_b, _delete_=True, out_indices=(0, 1, 2, 3)),

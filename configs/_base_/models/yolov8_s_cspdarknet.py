@@ -1,10 +1,10 @@
 # mmyolo's YOLOv8-s (CSPDarknet, Mosaic then a plain stage-2 pipeline) without the
 # albumentations step of its pipelines (an optional dependency, p=0.01 each), at
-# AGSSP_IMG_SIZE px (default 640, the paper's; smaller for CPU runs). Detector configs set the
+# 640 px (tools/train.py --img-size N, the paper's; smaller for CPU runs). Detector configs set the
 # data, the schedule and custom_hooks[1].switch_epoch (= max_epochs - close_mosaic_epochs).
 _base_ = 'mmyolo::yolov8/yolov8_s_syncbn_fast_8xb16-500e_coco.py'
 
-img_scale = (int('{{$AGSSP_IMG_SIZE:640}}'), ) * 2
+img_scale = (640, 640)
 # Size arguments of upstream's transforms at img_scale: Mosaic's canvas and the affine border
 # that crops it back (stage 1), the letterbox resize (stage 2 and test).
 mosaic_sizes = dict(Mosaic=dict(img_scale=img_scale),

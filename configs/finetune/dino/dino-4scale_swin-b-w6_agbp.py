@@ -1,12 +1,12 @@
 # Fine-tuning DINO (Swin-B window 6) from the AGBP backbone alone (the converter's output with
 # out indices 1-3, see configs/pretrain_agdp/dino-4scale_swin-b-w6_agdp.py), inputs normalised
 # as in AGBP; otherwise dino-4scale_swin-b-w6_baseline.py. Extra key:
-# model.backbone.init_cfg.checkpoint (env AGSSP_AGBP_BACKBONE).
+# model.backbone.init_cfg.checkpoint (--cfg-options).
 _base_ = './dino-4scale_swin-b-w6_baseline.py'
-work_dir = 'work_dirs/{{ fileBasenameNoExtension }}/{{$AGSSP_DATASET:neu_det}}'
+work_dir = 'work_dirs/{{ fileBasenameNoExtension }}/neu_det'
 run_info = dict(pretraining='AGBP')
 
-agbp_backbone = '{{$AGSSP_AGBP_BACKBONE:work_dirs/agbp_backbones/swin-b-w6_out123.pth}}'
+agbp_backbone = 'work_dirs/agbp_backbones/swin-b-w6_out123.pth'
 model = dict(
     data_preprocessor=dict(mean=_base_.agbp_data.mean, std=_base_.agbp_data.std),
     backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=agbp_backbone)))

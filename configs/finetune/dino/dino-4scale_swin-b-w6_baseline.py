@@ -5,17 +5,17 @@
 # ImageNet normalisation. Baseline initialisation: from scratch, or SimMIM weights converted as
 # for yolov8_s_swin-b-w6_baseline.py (out indices 1 2 3), then
 #   --cfg-options model.backbone.init_cfg.type=Pretrained model.backbone.init_cfg.checkpoint=CKPT
-# Dataset: AGSSP_DATASET (see configs/finetune/yolo/yolov8_s_cspdarknet_baseline.py).
+# Dataset: tools/train.py --dataset NAME (see configs/finetune/yolo/yolov8_s_cspdarknet_baseline.py).
 # Work dir: work_dirs/<this config>/<dataset>. Overridable keys: as in
 # configs/finetune/faster_rcnn/faster-rcnn_swin-b-w6_fpn_baseline.py.
 _base_ = [
     '../../_base_/models/dino-4scale_swin-b.py',
-    '../../_base_/datasets/{{$AGSSP_DATASET:neu_det}}.py',
+    '../../_base_/datasets/neu_det.py',
     '../../_base_/datasets/agbp_metal.py',
 ]
 custom_imports = dict(imports=['agssp', 'agssp.datasets.strict_coco'],
                       allow_failed_imports=False)
-work_dir = 'work_dirs/{{ fileBasenameNoExtension }}/{{$AGSSP_DATASET:neu_det}}'
+work_dir = 'work_dirs/{{ fileBasenameNoExtension }}/neu_det'
 run_info = dict(detector='DINO (4 scales)', backbone='Swin-B (window 6)', pretraining='baseline')
 
 class_names = _base_.finetune_data.classes

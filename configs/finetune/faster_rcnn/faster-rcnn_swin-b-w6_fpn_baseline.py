@@ -8,18 +8,18 @@
 #     --swin-out-indices 0 1 2 3
 #   --cfg-options model.backbone.init_cfg.type=Pretrained \
 #     model.backbone.init_cfg.checkpoint=work_dirs/baseline_backbones/simmim_swin-b-w6_out0123.pth
-# Dataset: AGSSP_DATASET (see configs/finetune/yolo/yolov8_s_cspdarknet_baseline.py).
+# Dataset: tools/train.py --dataset NAME (see configs/finetune/yolo/yolov8_s_cspdarknet_baseline.py).
 # Work dir: work_dirs/<this config>/<dataset>. Overridable keys: train/val/test_dataloader
 # .dataset.ann_file and .data_prefix.img, val/test_evaluator.ann_file, train_dataloader
 # .batch_size, optim_wrapper.optimizer.lr, train_cfg.max_epochs, param_scheduler, work_dir.
 _base_ = [
     '../../_base_/models/faster-rcnn_swin-b_fpn.py',
-    '../../_base_/datasets/{{$AGSSP_DATASET:neu_det}}.py',
+    '../../_base_/datasets/neu_det.py',
     '../../_base_/datasets/agbp_metal.py',
 ]
 custom_imports = dict(imports=['agssp', 'agssp.datasets.strict_coco'],
                       allow_failed_imports=False)
-work_dir = 'work_dirs/{{ fileBasenameNoExtension }}/{{$AGSSP_DATASET:neu_det}}'
+work_dir = 'work_dirs/{{ fileBasenameNoExtension }}/neu_det'
 run_info = dict(detector='Faster R-CNN', backbone='Swin-B (window 6)', pretraining='baseline')
 
 class_names = _base_.finetune_data.classes

@@ -8,9 +8,9 @@
 #   --cfg-options model.backbone.init_cfg.type=Pretrained \
 #     model.backbone.init_cfg.checkpoint=CKPT model.backbone.init_cfg.prefix=backbone.
 # The other initialisations: yolov8_s_cspdarknet_agbp.py, yolov8_s_cspdarknet_agssp.py.
-# Dataset: AGSSP_DATASET = neu_det (default), magnetic_tile, casting_billet, steel_pipe or
-# gc10_det (configs/_base_/datasets/<name>.py; their roots have env variables of their own,
-# e.g. AGSSP_CASTING_BILLET_ROOT, and AGSSP_TRAIN_ANN picks the training split file).
+# Dataset: neu_det; tools/train.py --dataset magnetic_tile | casting_billet | steel_pipe |
+# gc10_det (configs/_base_/datasets/<name>.py) or --classes / --img-root / --train-ann /
+# --val-ann / --test-ann (agssp.engine.detector_adapter writes every key listed below).
 # Work dir: work_dirs/<this config>/<dataset>. Keys a derived config (or --cfg-options)
 # overrides; top-level variables here are not re-evaluated in children:
 #   train_dataloader.dataset.ann_file / .data_prefix.img, val_dataloader.dataset.ann_file /
@@ -18,15 +18,15 @@
 #   test_evaluator.ann_file, train_dataloader.batch_size,
 #   optim_wrapper.optimizer.batch_size_per_gpu, train_cfg.max_epochs,
 #   default_hooks.param_scheduler.max_epochs, custom_hooks[1].switch_epoch, work_dir.
-# Image size: env AGSSP_IMG_SIZE (every pipeline; default 640).
+# Image size: tools/train.py --img-size N (agssp.engine.detector_adapter; default 640).
 _base_ = [
     '../../_base_/models/yolov8_s_cspdarknet.py',
-    '../../_base_/datasets/{{$AGSSP_DATASET:neu_det}}.py',
+    '../../_base_/datasets/neu_det.py',
     '../../_base_/datasets/agbp_metal.py',
 ]
 custom_imports = dict(imports=['agssp', 'agssp.datasets.strict_coco'],
                       allow_failed_imports=False)
-work_dir = 'work_dirs/{{ fileBasenameNoExtension }}/{{$AGSSP_DATASET:neu_det}}'
+work_dir = 'work_dirs/{{ fileBasenameNoExtension }}/neu_det'
 run_info = dict(detector='YOLOv8-s', backbone='CSPDarknet', pretraining='baseline')
 
 class_names = _base_.finetune_data.classes

@@ -1,9 +1,9 @@
 # Fine-tuning YOLOv8-s on ResNet-50 from the whole AGDP detector (load_from; the single-class
 # classification convs are skipped with a size-mismatch warning), inputs normalised as in AGBP;
-# otherwise yolov8_s_resnet50_baseline.py. Extra key: load_from (env AGSSP_AGDP_CHECKPOINT).
+# otherwise yolov8_s_resnet50_baseline.py. Extra key: load_from (tools/train.py --load-from).
 _base_ = './yolov8_s_resnet50_baseline.py'
-work_dir = 'work_dirs/{{ fileBasenameNoExtension }}/{{$AGSSP_DATASET:neu_det}}'
+work_dir = 'work_dirs/{{ fileBasenameNoExtension }}/neu_det'
 run_info = dict(pretraining='AGSSP')
 
-load_from = '{{$AGSSP_AGDP_CHECKPOINT:work_dirs/yolov8_s_resnet50_agdp/epoch_10.pth}}'
+load_from = 'work_dirs/yolov8_s_resnet50_agdp/epoch_10.pth'
 model = dict(data_preprocessor=dict(mean=_base_.agbp_data.mean, std=_base_.agbp_data.std))

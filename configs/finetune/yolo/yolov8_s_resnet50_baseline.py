@@ -5,7 +5,7 @@
 #   --cfg-options model.backbone.init_cfg.type=Pretrained \
 #     model.backbone.init_cfg.checkpoint=torchvision://resnet50   (or a local file)
 _base_ = ['./yolov8_s_cspdarknet_baseline.py', '../../_base_/models/yolov8_s_resnet50.py']
-work_dir = 'work_dirs/{{ fileBasenameNoExtension }}/{{$AGSSP_DATASET:neu_det}}'
+work_dir = 'work_dirs/{{ fileBasenameNoExtension }}/neu_det'
 run_info = dict(backbone='ResNet-50')
 
 model = dict(

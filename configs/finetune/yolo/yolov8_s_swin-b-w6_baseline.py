@@ -9,7 +9,7 @@
 #   --cfg-options model.backbone.init_cfg.type=Pretrained \
 #     model.backbone.init_cfg.checkpoint=work_dirs/baseline_backbones/simmim_swin-b-w6_out123.pth
 _base_ = ['./yolov8_s_cspdarknet_baseline.py', '../../_base_/models/yolov8_s_swin-b.py']
-work_dir = 'work_dirs/{{ fileBasenameNoExtension }}/{{$AGSSP_DATASET:neu_det}}'
+work_dir = 'work_dirs/{{ fileBasenameNoExtension }}/neu_det'
 run_info = dict(backbone='Swin-B (window 6)')
 
 train_batch_size_per_gpu = 14

@@ -7,7 +7,7 @@
 #   --cfg-options model.backbone.init_cfg.type=Pretrained \
 #     model.backbone.init_cfg.checkpoint=work_dirs/baseline_backbones/in1k_swin-b-w7_out123.pth
 _base_ = './yolov8_s_swin-b-w6_baseline.py'
-work_dir = 'work_dirs/{{ fileBasenameNoExtension }}/{{$AGSSP_DATASET:neu_det}}'
+work_dir = 'work_dirs/{{ fileBasenameNoExtension }}/neu_det'
 run_info = dict(backbone='Swin-B (window 7)')
 
 model = dict(backbone=dict(window_size=7))

@@ -161,11 +161,33 @@ def _fmt(v):
     return '-' if v is None else f'{v:.3f}'
 
 
+def markdown_rows(rows, head=False) -> str:
+    """Table rows ``(dataset, recipe, row)`` in Markdown, with the header when ``head``."""
+    lines = []
+    if head:
+        names = ['dataset', 'maps', 'image AUROC', 'pixel AUROC', 'pixel AP', 'AUPRO@0.3',
+                 'box recall @0.5', 'box precision @0.5', 'training (min)', 'maps/s',
+                 'layout (alignment), input']
+        lines += ['| ' + ' | '.join(names) + ' |', '|' + '---|' * len(names)]
+    for name, recipe, r in rows:
+        s = r['settings']
+        chosen = f"{s.get('layout')} ({s.get('alignment')}), {s.get('input_size')}" if s else '-'
+        lines.append('| ' + ' | '.join(
+            [name, f"{recipe} ({r['recipe']})",
+             *(_fmt(r[k]) for k in (*METRICS, 'box_recall', 'box_precision')),
+             f"{r['train_s'] / 60:.1f}", f"{r['maps_per_s']:.0f}", chosen]) + ' |')
+    return '\n'.join(lines)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     began = time.perf_counter()
     data, work = Path(args.data), Path(args.work_dir)
     rows, missed = [], []
+    size = ('full pools' if args.max_images is None else f'at most {args.max_images} images '
+            'per pool (reduced)')
+    iters = "each recipe's iterations" if args.iterations is None else \
+        f'{args.iterations} iterations (reduced)'
     for name in args.datasets:
         out = work / name
         try:
@@ -204,27 +226,15 @@ def main(argv=None) -> int:
             missed.append(f"{name}: training {default['train_s']:.0f} s > {MAX_TRAIN_SECONDS:.0f}")
         if default['maps_per_s'] < MIN_MAPS_PER_SECOND:
             missed.append(f"{name}: {default['maps_per_s']:.0f} maps/s < {MIN_MAPS_PER_SECOND:.0f}")
-        rows += [(name, recipe, row) for recipe, row in found.items()]
+        new = [(name, recipe, row) for recipe, row in found.items()]
+        rows += new
+        print(markdown_rows(new), flush=True)     # a dataset's rows as soon as it is done
+        atomic_write_json(work / 'results.json', dict(
+            size=size, iterations=args.iterations, missed=missed,
+            rows=[dict(dataset=n, maps=m, **r) for n, m, r in rows]), indent=1)
 
-    size = ('full pools' if args.max_images is None else f'at most {args.max_images} images '
-            'per pool (reduced)')
-    iters = "each recipe's iterations" if args.iterations is None else \
-        f'{args.iterations} iterations (reduced)'
     print(f'\nTransductive (train and score the whole pool), {size}, {iters}.\n')
-    head = ['dataset', 'maps', 'image AUROC', 'pixel AUROC', 'pixel AP', 'AUPRO@0.3',
-            'box recall @0.5', 'box precision @0.5', 'training (min)', 'maps/s', 'layout, input']
-    print('| ' + ' | '.join(head) + ' |')
-    print('|' + '---|' * len(head))
-    for name, recipe, r in rows:
-        s = r['settings']
-        chosen = f"{s.get('layout')} ({s.get('alignment')}), {s.get('input_size')}" if s else '-'
-        print('| ' + ' | '.join([name, f"{recipe} ({r['recipe']})",
-                                 *(_fmt(r[k]) for k in (*METRICS, 'box_recall', 'box_precision')),
-                                 f"{r['train_s'] / 60:.1f}", f"{r['maps_per_s']:.0f}", chosen])
-              + ' |')
-    atomic_write_json(work / 'results.json', dict(
-        size=size, iterations=args.iterations, missed=missed,
-        rows=[dict(dataset=n, maps=m, **r) for n, m, r in rows]), indent=1)
+    print(markdown_rows(rows, head=True))
     print(f'\nwall time {(time.perf_counter() - began) / 60:.1f} min; '
           f'written {work / "results.json"}')
     for line in missed:

@@ -152,6 +152,10 @@ class AgsspPipeline:
         dataset.data_root = ''
         dataset.data_prefix = dict(img_path=info['unlabelled_dir'], map_path=str(self.maps_dir))
         dataset.exclude_suffixes = tuple(info.get('exclude_suffixes', ()))
+        if len(info['sources']) < 2:
+            self.log(f"  warning: the pool has one source dataset ({info['sources']}): AGBP's "
+                     'classification task is trivial, only the map distillation teaches the '
+                     'backbone (give two or more unlabelled folders, or sources=\'subfolders\')')
         set_num_sources(cfg, len(info['sources']))
         set_init_checkpoint(cfg, agbp.get('init_checkpoint'))
         config = dump_stage_config(cfg, out / 'config.py')

@@ -91,7 +91,8 @@ def _xyxy(bbox):
     return [bbox[0], bbox[1], bbox[0] + bbox[2], bbox[1] + bbox[3]]
 
 
-def detections_figure(run_results, info, out_png, count=4, min_score=None, extra=2):
+def detections_figure(run_results, info, out_png, count=4, min_score=None, extra=2,
+                      panel_height=200):
     """Held-out images (spread over the split): ground truth (green), then each run's best
     detections (red, scored).
 
@@ -116,10 +117,23 @@ def detections_figure(run_results, info, out_png, count=4, min_score=None, extra
             dets = dets[:len(gt_boxes) + extra]
             panels.append((name, draw_boxes(picture, [_xyxy(d['bbox']) for d in dets],
                                             [d['score'] for d in dets])))
+        panels = [(t, _to_height(p, panel_height)) for t, p in panels]
         rows.append(np.hstack([cv2.copyMakeBorder(titled(p, t) if not rows else p, 0, 4, 0, 4,
                                                   cv2.BORDER_CONSTANT, value=(255, 255, 255))
                                for t, p in panels]))
-    return save_png(out_png, np.vstack(rows)) if rows else None
+    if not rows:
+        return None
+    width = max(r.shape[1] for r in rows)
+    rows = [cv2.copyMakeBorder(r, 0, 0, 0, width - r.shape[1], cv2.BORDER_CONSTANT,
+                               value=(255, 255, 255)) for r in rows]
+    return save_png(out_png, np.vstack(rows))
+
+
+def _to_height(picture, height):
+    """``picture`` scaled to ``height`` rows, its aspect kept (wide images stay wide)."""
+    h, w = picture.shape[:2]
+    return cv2.resize(picture, (max(1, round(w * height / h)), height),
+                      interpolation=cv2.INTER_AREA if h > height else cv2.INTER_LINEAR)
 
 
 

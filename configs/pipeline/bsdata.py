@@ -21,7 +21,7 @@ data = dict(type='bsdata', root='../shared/data/bsdata', test_sequences=3, split
             val_fraction=0.2, labelled_fraction=0.5, labelled_seeds=seeds)
 
 anomaly = dict(
-    config='configs/anomaly/synthseg_neu.py',
+    config='configs/anomaly/synthseg.py',  # the default recipe: aspect and layout from the data
     overrides={'train.iterations': 1000, 'train.checkpoint_interval': 250})
 
 agbp = dict(

@@ -29,7 +29,7 @@ data = dict(
 
 # SynthSeg anomaly maps (weights-free), trained on the pool.
 anomaly = dict(
-    config='configs/anomaly/synthseg_neu.py',
+    config='configs/anomaly/synthseg.py',  # the default recipe: aspect and layout from the data
     overrides={'train.iterations': 1000, 'train.checkpoint_interval': 250})
 
 # AGBP: YOLOv8-s CSPDarknet, source classification + map distillation.

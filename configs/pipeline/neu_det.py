@@ -16,7 +16,7 @@ data = dict(type='neu_det', neu_det_root='../shared/data/neu-det',
             labelled_fraction=0.1, labelled_seeds=seeds, val_from='unused', val_fraction=0.25)
 
 anomaly = dict(
-    config='configs/anomaly/synthseg_neu.py',
+    config='configs/anomaly/synthseg.py',  # the default recipe: aspect and layout from the data
     overrides={'train.iterations': 1000, 'train.checkpoint_interval': 250})
 
 agbp = dict(

@@ -3,16 +3,17 @@
 Each stage reads what earlier stages wrote (paths derived from the work dir, never passed
 around in memory), so a stopped run resumes at the stage it was in.
 """
-import copy
 import json
 import shutil
 from pathlib import Path
 
+from agssp.engine.detector_adapter import (set_batch_size, set_dataset, set_epochs,
+                                            set_img_size, set_init)
 from agssp.fileio import atomic_write_json
-
 from agssp.pipeline.agbp_settings import set_init_checkpoint, set_num_sources
 from agssp.pipeline.config_edit import (REPO_ROOT, config_digest, dump_stage_config,
-                                        load_stage_config, rescale_yolo_pipelines)
+                                        load_stage_config)
+from agssp.pipeline.recipes import with_detector_recipes
 from agssp.pipeline.splits import held_out_split, train_ann_of
 from agssp.pipeline.stage_runner import Stage, jsonable, run_id
 from agssp.pipeline.training import evaluate_checkpoint, train
@@ -33,7 +34,7 @@ class AgsspPipeline:
     """Stages of one pipeline config (see ``configs/pipeline/demo.py``) under ``work_dir``."""
 
     def __init__(self, cfg, work_dir, log=print):
-        self.cfg, self.work_dir, self.log = cfg, Path(work_dir), log
+        self.cfg, self.work_dir, self.log = with_detector_recipes(cfg), Path(work_dir), log
 
     # ---- where each stage keeps its results -------------------------------------------------
     def stage_dir(self, name) -> Path:
@@ -160,7 +161,9 @@ class AgsspPipeline:
         set_init_checkpoint(cfg, agbp.get('init_checkpoint'))
         config = dump_stage_config(cfg, out / 'config.py')
         checkpoint = train(config, out, self.log)
-        state, report = export_backbone(load_agbp_state_dict(checkpoint), agbp['target'])
+        state, report = export_backbone(load_agbp_state_dict(checkpoint), agbp['target'],
+                                        swin_out_indices=agbp.get('swin_out_indices',
+                                                                  (0, 1, 2, 3)))
         backbone = out / 'backbone.pth'
         save_backbone_checkpoint(backbone, state, dict(source=str(checkpoint), **report))
         return dict(checkpoint=str(checkpoint), backbone=str(backbone))
@@ -296,60 +299,36 @@ class AgsspPipeline:
         in ``test_dataloader``, which :func:`evaluate_checkpoint` runs once on that checkpoint.
         """
         cfg = load_stage_config(ft['config'], ft.get('overrides'))
-        train_ann = train_ann_of(info, seed)
-        files = dict(train=(train_ann, info['train_img_dir']),
-                     val=(info['val_ann'], info['val_img_dir']), test=held_out_split(info))
-        for split, (ann, img) in files.items():
-            if cfg.get(f'{split}_dataloader') is None:
-                continue
-            loader = cfg[f'{split}_dataloader'] = copy.deepcopy(cfg[f'{split}_dataloader'])
-            loader.dataset.update(data_root='', ann_file=ann, data_prefix=dict(img=img),
-                                  metainfo=dict(classes=tuple(info['classes'])))
-            if split != 'train':
-                cfg[f'{split}_evaluator'] = dict(cfg[f'{split}_evaluator'], ann_file=ann)
+        set_dataset(cfg, info['classes'], dict(
+            train=(train_ann_of(info, seed), info['train_img_dir']),
+            val=(info['val_ann'], info['val_img_dir']), test=held_out_split(info)))
         cfg.val_evaluator.pop('outfile_prefix', None)
         cfg.test_evaluator.outfile_prefix = str(run_dir / 'predictions')
-        num_classes = len(info['classes'])
-        cfg.model.bbox_head.head_module.num_classes = num_classes
-        cfg.model.train_cfg.assigner.num_classes = num_classes
         cfg.randomness = dict(seed=int(seed))
         init = init or {}
         cfg.load_from = init.get('load_from')
-        if init.get('backbone'):
-            cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=init['backbone'],
-                                               prefix=init['prefix'])
+        set_init(cfg, backbone=init.get('backbone'), prefix=init.get('prefix'))
         self._apply_schedule(cfg, ft)
         return cfg
 
     def _apply_schedule(self, cfg, stage_cfg):
-        """Image size, epochs (with the Mosaic switch) and batch sizes of a YOLO stage.
+        """Image size, epochs (YOLO: with the Mosaic switch, default 1 epoch before the end)
+        and batch sizes of a detector stage, through :mod:`agssp.engine.detector_adapter`.
 
-        Validation and test batches default to the training batch: every image is letterboxed
-        to the same size, so batching changes no prediction, only the time.
+        Validation and test batches default to the training batch: every image is resized to
+        the same size, so batching changes no prediction, only the time.
         """
         if stage_cfg.get('img_scale'):
-            scale = tuple(stage_cfg['img_scale'])
-            for key in ('train_dataloader', 'val_dataloader', 'test_dataloader', 'custom_hooks'):
-                if cfg.get(key) is not None:
-                    cfg[key] = rescale_yolo_pipelines(cfg[key], scale)
-        epochs = stage_cfg.get('epochs')
-        if epochs:
-            close = min(stage_cfg.get('close_mosaic_epochs', 1), epochs - 1)
-            cfg.train_cfg.max_epochs = epochs
-            cfg.train_cfg.val_interval = stage_cfg.get('val_interval', 1)
-            if 'dynamic_intervals' in cfg.train_cfg:
-                cfg.train_cfg.dynamic_intervals = [(epochs - close, 1)]
-            cfg.default_hooks.param_scheduler.max_epochs = epochs
-            for hook in cfg.get('custom_hooks', []):
-                if hook.get('type', '').endswith('PipelineSwitchHook'):
-                    hook['switch_epoch'] = epochs - close
+            set_img_size(cfg, tuple(stage_cfg['img_scale']))
+        if stage_cfg.get('epochs'):
+            set_epochs(cfg, stage_cfg['epochs'],
+                       close_mosaic_epochs=stage_cfg.get('close_mosaic_epochs', 1),
+                       val_interval=stage_cfg.get('val_interval', 1))
         if stage_cfg.get('batch_size'):
-            cfg.train_dataloader.batch_size = stage_cfg['batch_size']
-        val_batch_size = stage_cfg.get('val_batch_size', stage_cfg.get('batch_size'))
-        if val_batch_size:
-            for key in ('val_dataloader', 'test_dataloader'):
-                if cfg.get(key) is not None:
-                    cfg[key].batch_size = val_batch_size
+            set_batch_size(cfg, stage_cfg['batch_size'],
+                           stage_cfg.get('val_batch_size', stage_cfg['batch_size']))
+        elif stage_cfg.get('val_batch_size'):
+            set_batch_size(cfg, cfg.train_dataloader.batch_size, stage_cfg['val_batch_size'])
         if 'num_workers' in stage_cfg:
             for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
                 loader = cfg.get(key)

@@ -120,7 +120,9 @@ def build_runner(args):
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 
-    cfg = adapt_from_args(load_config(args.config, args.cfg_options), args)
+    cfg = adapt_from_args(load_config(args.config), args)
+    if args.cfg_options:  # explicit keys win over the adapter's
+        cfg.merge_from_dict(args.cfg_options)
     cfg = prepare_config(args, cfg)
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)

@@ -13,7 +13,7 @@ from agssp.engine import detector_family
 from agssp.pipeline.recipes import DETECTORS, with_detector_recipes
 
 REPO = Path(__file__).resolve().parents[1]
-# Over a minute on 2 cores (measured: ResNet-50 163 s, DINO Swin-B 200 s; CSPDarknet 74 s):
+# Over a minute on 2 cores (measured: ResNet-50 163 s, DINO Swin-B 403 s; CSPDarknet 74 s):
 # AGBP runs at the recipe's size (224 px; Swin-B 192 / 224 px).
 SLOW = {'yolov8_s_resnet50', 'yolov8_s_swin-b-w6', 'yolov8_s_swin-b-w7',
         'faster-rcnn_swin-b-w6', 'dino_swin-b-w6'}

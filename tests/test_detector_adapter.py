@@ -104,3 +104,11 @@ def test_train_py_options_are_in_the_dumped_config(tmp_path):
     assert dumped.work_dir.endswith('/magnetic_tile')
     assert dumped.model.bbox_head.head_module.num_classes == 5
     assert dumped.custom_hooks[1].switch_epoch == 1  # Mosaic closed for all but epoch 1
+
+
+def test_classes_alone_reach_every_split_and_the_heads():
+    cfg = adapt(Config.fromfile(str(CONFIGS / FAMILIES['faster_rcnn'])), classes=['x', 'y'])
+    for split in ('train', 'val', 'test'):
+        assert tuple(cfg[f'{split}_dataloader'].dataset.metainfo.classes) == ('x', 'y')
+    assert cfg.model.roi_head.bbox_head.num_classes == 2
+    assert cfg.val_evaluator.ann_file == cfg.finetune_data.val_ann_file  # files unchanged

@@ -226,16 +226,15 @@ def data_files(cfg, dataset=None, classes=None, img_root=None, train_ann=None, v
     if not any((dataset, classes, img_root, train_ann, val_ann, test_ann)):
         return None
     data = dataset_preset(dataset) if dataset else dict(cfg.get('finetune_data', {}))
+    classes_given = bool(classes)  # new classes reach every split's dataset
     classes = tuple(classes or data.get('classes') or cfg.metainfo.classes)
     root = img_root or data.get('img_root')
-    if dataset or img_root:
-        data.update(img_root=root)
     train_ann = train_ann or (data.get('train_ann_file') if dataset else None)
     val_ann = val_ann or (data.get('val_ann_file') if dataset else None)
     test_ann = test_ann or val_ann
     files = {}
     for split, ann in zip(SPLITS, (train_ann, val_ann, test_ann)):
-        if ann or img_root:
+        if ann or img_root or classes_given:
             files[split] = (ann or cfg[f'{split}_dataloader'].dataset.ann_file,
                             root or cfg[f'{split}_dataloader'].dataset.data_prefix.img)
     return classes, files

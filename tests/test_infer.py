@@ -164,7 +164,9 @@ def test_the_pipeline_reports_command_runs_its_best_model(tmp_path):
         runs[name] = dict(checkpoint=str(checkpoint), overall=dict(mAP50=map50, mAP=0.0))
     _write_inputs(tmp_path / 'val', 64)
 
-    name, command = infer_command(pipeline, runs, dict(val_img_dir=str(tmp_path / 'val')), 0.0)
+    info = dict(val_ann='val.json', val_img_dir=str(tmp_path / 'unused'), test_ann='test.json',
+                test_img_dir=str(tmp_path / 'val'))  # the command runs on the test images
+    name, command = infer_command(pipeline, runs, info, 0.0)
 
     assert name == 'agssp_seed0' and 'agssp_seed0/untrained.pth' in command
     proc = subprocess.run(shlex.split(command), capture_output=True, text=True, timeout=300,

@@ -283,13 +283,14 @@ class AgsspPipeline:
         return dict(runs=results, arms_skipped=skipped)
 
     def _finetune_once(self, info, ft, run_dir, seed, arm) -> dict:
-        cfg = self.finetune_config(info, ft, run_dir, seed, self.arm_init(arm))
+        init, test_ann = self.arm_init(arm), held_out_split(info)[0]
+        cfg = self.finetune_config(info, ft, run_dir, seed, init)
         config = dump_stage_config(cfg, run_dir / 'config.py')
         checkpoint = train(config, run_dir, self.log, best=True)
-        metrics = evaluate_checkpoint(config, checkpoint, run_dir, held_out_split(info)[0])
-        return dict(checkpoint=str(checkpoint), arm=arm, init=self.arm_init(arm) or 'scratch',
+        metrics = evaluate_checkpoint(config, checkpoint, run_dir, test_ann)
+        return dict(checkpoint=str(checkpoint), arm=arm, init=init or 'scratch',
                     seed=int(seed), train_ann=train_ann_of(info, seed), val_ann=info['val_ann'],
-                    test_ann=held_out_split(info)[0], **metrics)
+                    test_ann=test_ann, **metrics)
 
     def finetune_config(self, info, ft, run_dir, seed, init):
         """The fine-tuning config of one run: data of ``seed``, ``init`` (:meth:`arm_init`)

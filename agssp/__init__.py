@@ -1,13 +1,14 @@
 """agssp: anomaly-guided self-supervised pretraining plugins for OpenMMLab.
 
-Importing the package (or ``custom_imports=dict(imports=['agssp'])`` in a config) applies the
-stack's compatibility adjustments and registers every agssp module into the mmengine, mmdet,
-mmyolo and mmpretrain registries.
+Importing any part of the package applies the stack's compatibility adjustments
+(:mod:`agssp.compat`: torch and mmengine only). Registration into the OpenMMLab registries
+happens where a config asks for it, e.g. ``custom_imports=dict(imports=['agssp.datasets',
+'agssp.models'])``: :mod:`agssp.datasets` (datasets, transforms), :mod:`agssp.models` (AGBP
+models), :mod:`agssp.pseudo_boxes.dataset` (AGDP's on-the-fly pseudo boxes),
+:mod:`agssp.anomaly` (anomaly-map methods).
 """
 from agssp import compat
 
 compat.apply()
-
-from agssp import anomaly, datasets, models  # noqa: E402,F401  (registration)
 
 __version__ = '0.1.0'

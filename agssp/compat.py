@@ -23,6 +23,11 @@ import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 
 
+def distributed_backend() -> str:
+    """nccl when CUDA is usable, gloo otherwise (CPU-only multi-process runs)."""
+    return 'nccl' if torch.cuda.is_available() else 'gloo'
+
+
 def _history_buffer_getattr(obj, name):
     """Stand-in for ``getattr`` when unpickling: only HistoryBuffer statistics methods."""
     if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:

@@ -22,9 +22,9 @@ from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 from mmengine.utils import ProgressBar
 
-from agssp.box_drawing import save_png
-from agssp.datasets.coco_writer import CocoWriter
-from agssp.fileio import atomic_write_json
+from agssp.core.coco import CocoWriter
+from agssp.core.fileio import atomic_write_json
+from agssp.visualization.boxes import save_png
 
 PREDICTIONS_FILE = 'predictions.json'
 DRAWN_DIR = 'drawn'

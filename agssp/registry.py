@@ -9,7 +9,6 @@ from mmdet.registry import METRICS as MMDET_METRICS
 from mmdet.registry import MODELS as MMDET_MODELS
 from mmdet.registry import TRANSFORMS as MMDET_TRANSFORMS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
-from mmengine.registry import Registry
 from mmpretrain.registry import DATASETS as MMPRETRAIN_DATASETS
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from mmpretrain.registry import TRANSFORMS as MMPRETRAIN_TRANSFORMS
@@ -34,6 +33,3 @@ def register_into(*registries):
             registry.register_module(module=cls, force=False)
         return cls
     return wrap
-
-# Anomaly-map methods (KeAD, the weights-free method) live in agssp's own scope.
-ANOMALY_MODELS = Registry('anomaly map model', scope='agssp', locations=['agssp.anomaly'])

@@ -23,7 +23,8 @@ from mmengine.optim import build_optim_wrapper  # noqa: E402
 from mmengine.registry import MODELS, init_default_scope  # noqa: E402
 from mmpretrain.structures import DataSample  # noqa: E402
 
-import agssp  # noqa: E402,F401  (registration)
+import agssp.datasets  # noqa: E402,F401  (registration)
+import agssp.models  # noqa: E402,F401  (registration)
 
 CONFIG_DIR = REPO / 'configs' / 'pretrain_agbp'
 PAIRS = {

@@ -36,7 +36,7 @@ from mmengine.hooks import Hook  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 from mmengine.runner.utils import calc_dynamic_intervals  # noqa: E402
 
-import agssp  # noqa: E402,F401  (registration)
+import agssp.datasets  # noqa: E402,F401  (registration)
 from agssp.pipeline.agssp_pipeline import AgsspPipeline  # noqa: E402
 from agssp.pipeline.data_sources import prepare_data  # noqa: E402
 

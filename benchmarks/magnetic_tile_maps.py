@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 
 from agssp.evaluation.magnetic_tile_protocol import (magnetic_tile_protocol,  # noqa: E402
                                                      write_split_folders)
-from agssp.fileio import atomic_write_bytes, atomic_write_json  # noqa: E402
+from agssp.core.fileio import atomic_write_bytes, atomic_write_json  # noqa: E402
 
 DATA = REPO.parent / 'shared' / 'data' / 'magnetic-tile'
 METRICS = ('image_auroc', 'pixel_auroc', 'pixel_ap', 'aupro')

@@ -33,7 +33,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from agssp.anomaly.baseline_maps import write_baseline_maps  # noqa: E402
-from agssp.pseudo_boxes import export_pseudo_boxes_coco, resolve_threshold  # noqa: E402
+from agssp.pseudo_boxes.export import export_pseudo_boxes_coco, resolve_threshold  # noqa: E402
 
 MAGNETIC_TILE = REPO.parent / 'shared' / 'data' / 'magnetic-tile'
 GOAL = 1.8

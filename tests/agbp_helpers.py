@@ -11,7 +11,8 @@ from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DATASETS, FUNCTIONS, MODELS, init_default_scope
 
-import agssp  # noqa: F401  (registration)
+import agssp.datasets  # noqa: F401  (registration)
+import agssp.models  # noqa: F401  (registration)
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / 'configs' / 'pretrain_agbp'
 SIZE_KEYS = {'RandomResizedCropWithMap': 'scale', 'RandomResizedCrop': 'scale',

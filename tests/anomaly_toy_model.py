@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from agssp.anomaly.base import AnomalyMapModel
-from agssp.registry import ANOMALY_MODELS
+from agssp.anomaly.registry import ANOMALY_MODELS
 
 
 @ANOMALY_MODELS.register_module(name='ToyLocalContrastMap', force=True)

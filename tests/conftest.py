@@ -33,5 +33,11 @@ def bsdata_root():
     return _dataset('bsdata')
 
 
-def pytest_configure(config):
-    config.addinivalue_line('markers', 'slow: long checks (whole trainings); run with -m slow')
+REAL_DATA_FIXTURES = ('neu_det_root', 'magnetic_tile_root', 'bsdata_root')
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test that reads a real dataset (through the fixtures above) is an integration test."""
+    for item in items:
+        if set(REAL_DATA_FIXTURES) & set(getattr(item, 'fixturenames', ())):
+            item.add_marker(pytest.mark.integration)

@@ -11,10 +11,10 @@ from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DATASETS, FUNCTIONS, MODELS, init_default_scope
 
-import agssp  # noqa: F401  (registration)
-import agssp.datasets.pseudo_box_dataset  # noqa: F401  (registration)
+import agssp.datasets  # noqa: F401  (registration)
 import agssp.datasets.strict_coco  # noqa: F401  (registration)
-from agssp.datasets.coco_writer import CocoWriter
+import agssp.pseudo_boxes.dataset  # noqa: F401  (registration)
+from agssp.core.coco import CocoWriter
 from agssp.engine import adapt
 
 REPO = Path(__file__).resolve().parents[1]

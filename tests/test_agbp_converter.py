@@ -7,10 +7,13 @@ from mmengine.config import Config, ConfigDict
 from mmengine.hub import get_config
 from mmengine.registry import MODELS, init_default_scope
 
-import agssp  # noqa: F401  (registration)
+import agssp.datasets  # noqa: F401  (registration)
+import agssp.models  # noqa: F401  (registration)
 from agbp_helpers import CONFIG_DIR
-from agssp.models.backbone_export import (BackboneExportError, compare_with_backbone,
+from agssp.engine.backbone_export import (BackboneExportError, compare_with_backbone,
                                           export_backbone, load_agbp_state_dict)
+
+pytestmark = pytest.mark.integration
 
 torch.set_num_threads(1)
 REPO_CONFIGS = CONFIG_DIR.parent

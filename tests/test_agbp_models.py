@@ -2,11 +2,13 @@
 import numpy as np
 import pytest
 import torch
+from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-import agssp  # noqa: F401  (registration)
-from agssp.anomaly.maps_io import resize_map
+import agssp.datasets  # noqa: F401  (registration)
+import agssp.models  # noqa: F401  (registration)
+from agssp.core.anomaly_maps import resize_map
 from agssp.models import (AnomalyMapDistillHead, AnomalyMapDistillLoss, map_cosine,
                           per_sample_distill_loss, resize_target, stage_activation)
 
@@ -21,6 +23,12 @@ def _samples_with_maps(maps):
         samples.append(sample)
     return samples
 
+
+
+@pytest.fixture(autouse=True)
+def _mmpretrain_scope():
+    """These modules live in mmpretrain configs; another test may have left mmyolo's scope."""
+    init_default_scope('mmpretrain')
 
 def test_stage_activation_is_the_channel_sum_of_squares():
     feat = torch.randn(2, 5, 3, 4)

@@ -17,7 +17,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import TRANSFORMS
 
-import agssp  # noqa: F401  (registration)
+import agssp.datasets  # noqa: F401  (registration)
+import agssp.models  # noqa: F401  (registration)
 from agssp.datasets.transforms import ANOMALY_MAP_FIELD
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / 'configs' / 'pretrain_agbp'

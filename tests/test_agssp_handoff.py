@@ -15,9 +15,11 @@ from mmengine.runner import Runner
 from agbp_helpers import one_training_step as agbp_training_step
 from agbp_helpers import tiny_config as tiny_agbp_config
 from agbp_helpers import write_tiny_agbp_data
-from agssp.models.backbone_export import compare_with_backbone, load_agbp_state_dict
+from agssp.engine.backbone_export import compare_with_backbone, load_agbp_state_dict
 from detector_helpers import (CONFIGS, REPO, build_detector, state_under, tiny_config,
                               write_tiny_coco, write_tiny_pseudo_box_data)
+
+pytestmark = pytest.mark.integration
 
 torch.set_num_threads(1)
 SIZE = 64
@@ -74,7 +76,14 @@ class _WeightsAtTrainStart(Hook):
         self.state = {k: v.detach().clone() for k, v in runner.model.state_dict().items()}
 
 
-@pytest.mark.parametrize('family', sorted(CHAINS))
+# ResNet-50 and Swin-B take about 30 s each on 2 cores: marked slow (run with -m slow); their
+# single steps and configs are checked in the default suite (test_agbp_configs.py,
+# test_detector_training_step.py, test_agbp_converter.py).
+SLOW_FAMILIES = {'resnet50', 'swin-b-simmim'}
+
+
+@pytest.mark.parametrize('family', [pytest.param(f, marks=pytest.mark.slow) if f in SLOW_FAMILIES
+                                    else f for f in sorted(CHAINS)])
 def test_agbp_to_agdp_to_finetuning(family, tmp_path, capsys):
     agbp_name, target_args, agdp_rel, ft_agbp_rel, ft_agssp_rel = CHAINS[family]
 

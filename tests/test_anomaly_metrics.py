@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from agssp.anomaly.maps_io import resize_map
-from agssp.evaluation.anomaly_metrics import (AnomalyMetricAccumulator, format_table,
-                                              mask_regions, pixel_metrics)
-from agssp.fileio import atomic_save_npy
+from agssp.core.anomaly_maps import resize_map
+from agssp.core.fileio import atomic_save_npy
+from agssp.evaluation.anomaly_metrics import (AnomalyMetricAccumulator, format_table, mask_regions,
+                                              pixel_metrics)
 
 TOOL = Path(__file__).resolve().parents[1] / 'tools' / 'eval_anomaly_maps.py'
 METRICS = ('image_auroc', 'pixel_auroc', 'pixel_ap', 'aupro')

@@ -13,13 +13,12 @@ import numpy as np
 import pytest
 import torch
 
-import agssp  # noqa: F401
+import agssp.anomaly  # noqa: F401  (registration)
 import anomaly_toy_model  # noqa: F401  (registers ToyLocalContrastMap)
 from agssp.anomaly.build import build_anomaly_model, reference_paths
 from agssp.anomaly.manifest import JOURNAL_DIR
-from agssp.anomaly.maps_io import load_anomaly_map
-from agssp.anomaly.writer import (MapFolderMismatch, generate_anomaly_maps, rank_share,
-                                  select_images)
+from agssp.anomaly.writer import MapFolderMismatch, generate_anomaly_maps, rank_share, select_images
+from agssp.core.anomaly_maps import load_anomaly_map
 
 REPO = Path(__file__).resolve().parents[1]
 TOOL = REPO / 'tools' / 'generate_anomaly_maps.py'
@@ -121,6 +120,7 @@ def test_every_suffix_by_default_and_shares_disjoint(img_dir):
     assert sum(len(s) for s in shares) == len(images)
 
 
+@pytest.mark.integration
 def test_resume_after_kill_matches_uninterrupted_run(img_dir, tmp_path):
     reference = tmp_path / 'reference'
     assert run_tool(write_config(tmp_path / 'fast.py'), img_dir, reference) == 0
@@ -156,6 +156,7 @@ def test_resume_after_kill_matches_uninterrupted_run(img_dir, tmp_path):
     assert outcome(out) == outcome(reference)
 
 
+@pytest.mark.integration
 def test_two_processes_give_the_same_set_as_one(img_dir, tmp_path):
     cfg = write_config(tmp_path / 'cfg.py')
     one = tmp_path / 'one'

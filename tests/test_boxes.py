@@ -11,11 +11,12 @@ import pytest
 from pycocotools.coco import COCO
 
 from agssp.anomaly.baseline_maps import write_baseline_maps
-from agssp.boxes import box_cfg_with_defaults, map_to_boxes, min_region_area
 from agssp.evaluation.box_quality import match_boxes, pseudo_box_quality
-from agssp.map_thresholds import image_threshold, otsu_threshold, threshold_cfg_with_defaults
-from agssp.pseudo_boxes import (THRESHOLD_CACHE_NAME, export_pseudo_boxes_coco,
-                                list_image_relpaths, resolve_threshold)
+from agssp.pseudo_boxes.export import (THRESHOLD_CACHE_NAME, export_pseudo_boxes_coco,
+                                       list_image_relpaths, resolve_threshold)
+from agssp.pseudo_boxes.rule import box_cfg_with_defaults, map_to_boxes, min_region_area
+from agssp.pseudo_boxes.thresholds import (image_threshold, otsu_threshold,
+                                           threshold_cfg_with_defaults)
 
 REPO = Path(__file__).resolve().parents[1]
 MT_DEFECT_CLASSES = ('MT_Blowhole', 'MT_Break', 'MT_Crack', 'MT_Fray', 'MT_Uneven')
@@ -113,7 +114,7 @@ def _reference_map_to_boxes(anomaly_map, image_hw, threshold, min_area_divisor=1
     import torch
     from torchvision.ops import nms
 
-    from agssp.anomaly.maps_io import resize_map
+    from agssp.core.anomaly_maps import resize_map
     height, width = int(image_hw[0]), int(image_hw[1])
     amap = resize_map(anomaly_map, (height, width))
     binary = (amap > threshold).astype(np.uint8)

@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
-from agssp.datasets.converters.boxes import BoxError, checked_box
-from agssp.datasets.converters.image_files import read_image_size
-from agssp.datasets.converters.masks import mask_to_boxes, masks_to_coco, read_mask
+from agssp.core.coco import BoxError, checked_box
+from agssp.core.images import read_image_size, read_mask
+from agssp.datasets.converters.masks import mask_to_boxes, masks_to_coco
 from agssp.datasets.converters.split import (fraction_tag, image_strata, labelled_subset,
                                              split_train_val, write_splits)
 from agssp.datasets.converters.voc import parse_voc_xml, voc_to_coco

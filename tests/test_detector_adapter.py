@@ -87,6 +87,7 @@ def test_adapter_reaches_every_head_and_transform(family):
     assert cfg.adapter_options.img_size == 320
 
 
+@pytest.mark.integration
 def test_train_py_options_are_in_the_dumped_config(tmp_path):
     """tools/train.py --dataset / --img-size / --epochs reach the config the run dumps."""
     code = ('import sys; sys.argv = sys.argv[1:]; import argparse;'

@@ -13,6 +13,8 @@ import torch
 from detector_helpers import (build_detector, one_training_step, state_under, tiny_config,
                               write_tiny_coco, write_tiny_pseudo_box_data)
 
+pytestmark = pytest.mark.integration
+
 torch.set_num_threads(1)
 SIZE = 128  # DINO's 100 queries need more encoder tokens than a 64 px image gives
 

@@ -10,7 +10,7 @@ from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import Runner
 
-from agssp.datasets.coco_writer import CocoWriter
+from agssp.core.coco import CocoWriter
 from agssp.pipeline.agssp_pipeline import AgsspPipeline
 from agssp.pipeline.splits import held_out_split
 
@@ -105,3 +105,28 @@ def test_throughput_benchmark_counts_validations_as_mmengine_does():
     assert bench.val_epochs(cfg) == 7 + 7
     cfg = Config(dict(train_cfg=dict(max_epochs=24, val_interval=5)))
     assert bench.val_epochs(cfg) == 4 + 1  # and the last epoch
+
+
+def test_each_arm_starts_from_its_own_stage_and_reaches_the_fine_tuning_config(tmp_path):
+    pipeline = AgsspPipeline(Config(dict(finetune=dict(
+        pretrained=dict(checkpoint='imagenet.pth', prefix='backbone.')))), tmp_path)
+    for stage in ('agdp', 'random_boxes'):
+        pipeline.stage_dir(stage).mkdir(parents=True)
+        (pipeline.stage_dir(stage) / 'last_checkpoint').write_text(f'{stage}/epoch_3.pth\n')
+    inits = {arm: pipeline.arm_init(arm) for arm in
+             ('scratch', 'cls', 'agbp', 'agssp', 'random_boxes', 'pretrained')}
+    assert inits['scratch'] == {}
+    assert inits['agssp'] == dict(load_from='agdp/epoch_3.pth')
+    assert inits['random_boxes'] == dict(load_from='random_boxes/epoch_3.pth')
+    assert inits['cls']['backbone'].endswith('07_cls_pretrain/backbone.pth')
+    assert inits['agbp']['backbone'].endswith('04_agbp/backbone.pth')
+    assert inits['pretrained'] == dict(backbone='imagenet.pth', prefix='backbone.')
+    for arm in ('agbp', 'pretrained'):
+        ft = dict(config='configs/finetune/yolo/yolov8_s_cspdarknet_baseline.py')
+        cfg = pipeline.finetune_config(
+            dict(train_ann='t.json', val_ann='v.json', classes=['dent'], train_img_dir='t/',
+                 val_img_dir='v/'), ft, tmp_path / arm / 'run', 0, inits[arm])
+        assert cfg.load_from is None
+        assert cfg.model.backbone.init_cfg == dict(type='Pretrained',
+                                                   checkpoint=inits[arm]['backbone'],
+                                                   prefix='backbone.')

@@ -13,6 +13,8 @@ import torch
 from agssp.inference import collect_inputs, read_image, run_inference
 from detector_helpers import REPO, build_detector, tiny_config
 
+pytestmark = pytest.mark.integration
+
 torch.set_num_threads(1)
 
 # config -> image size (DINO's 100 queries need more encoder tokens than 64 px gives)

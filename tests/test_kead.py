@@ -12,13 +12,13 @@ from mmengine.config import Config
 
 from agssp.anomaly.build import build_anomaly_model
 from agssp.anomaly.image_input import load_model_input
-from agssp.anomaly.kead import (AGSSP_TEMPLATES, REFERENCE_TEMPLATES, TEMPLATES,
-                                FewShotPatchMemory, KeAD, SurgeryVisionTransformer,
-                                available_knowledge, class_knowledge, load_knowledge,
-                                resolve_templates, value_value_attention)
-from agssp.anomaly.maps_io import load_anomaly_map
+from agssp.anomaly.kead import (AGSSP_TEMPLATES, REFERENCE_TEMPLATES, TEMPLATES, FewShotPatchMemory,
+                                KeAD, SurgeryVisionTransformer, available_knowledge,
+                                class_knowledge, load_knowledge, resolve_templates,
+                                value_value_attention)
+from agssp.anomaly.registry import ANOMALY_MODELS
 from agssp.anomaly.writer import generate_anomaly_maps, image_class
-from agssp.registry import ANOMALY_MODELS
+from agssp.core.anomaly_maps import load_anomaly_map
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = dict(embed_dim=32,

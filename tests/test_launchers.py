@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.integration
+
 REPO = Path(__file__).resolve().parents[1]
 LAUNCHERS = ['run_pretrain.sh', 'dist_run_pretrain.sh', 'run_yolo.sh', 'tools/dist_train.sh']
 

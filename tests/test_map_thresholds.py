@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from agssp.anomaly.writer import generate_anomaly_maps
-from agssp.map_thresholds import MapExtrema, map_source, mean_max_thresholds
-from agssp.pseudo_boxes import THRESHOLD_CACHE_NAME, export_pseudo_boxes_coco, resolve_threshold
+from agssp.pseudo_boxes.export import (THRESHOLD_CACHE_NAME, export_pseudo_boxes_coco,
+                                       resolve_threshold)
+from agssp.pseudo_boxes.thresholds import MapExtrema, map_source, mean_max_thresholds
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -203,6 +204,7 @@ def test_threshold_options_are_checked():
         resolve_threshold('.', dict(type='mean_max', scale='minmax'))
 
 
+@pytest.mark.integration
 def test_export_cli_pooled_option(tmp_path):
     rng = np.random.default_rng(5)
     maps = {**_blob_maps(rng, 'a', 3, 0.2, 1.0), **_blob_maps(rng, 'b', 3, 0.5, 1.0)}

@@ -1,7 +1,10 @@
-"""The demo pipeline end to end at its smallest size (about 1.5 min on 2 cores).
+"""The demo pipeline end to end at its smallest size (about 6 min on 2 cores).
 
 The first run is killed as soon as AGBP starts; the second must resume there without redoing
-the anomaly maps and write the report; a third finds every stage complete.
+the anomaly maps and write the report; a third finds every stage complete; a fourth adds the two
+control arms (cls, random_boxes): their pretrainings run, the runs already made are kept. The
+agbp and pretrained arms start as cls does, from a backbone checkpoint
+(``tests/test_finetune_stage.py`` checks each arm's initialisation).
 """
 import json
 import os
@@ -9,6 +12,10 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -21,7 +28,7 @@ def _smallest_demo_command(tmp_path, work):
             'anomaly.overrides.train.iterations=4', 'anomaly.overrides.train.batch_size=4',
             'agbp.overrides.train_cfg.max_iters=4', 'agbp.overrides.train_dataloader.batch_size=4',
             'agbp.overrides.default_hooks.checkpoint.interval=4', 'agdp.epochs=1',
-            'agdp.img_scale=[96,96]', 'agdp.batch_size=4', 'finetune.epochs=2',
+            'agdp.img_scale=[96,96]', 'agdp.batch_size=4', 'finetune.epochs=1',
             'finetune.val_interval=1', 'finetune.img_scale=[96,96]', 'finetune.batch_size=4']
 
 
@@ -70,10 +77,8 @@ def test_demo_pipeline_smallest_size_resumes_after_a_kill_and_writes_the_report(
     assert again.returncode == 0
     assert again.stdout.count('complete, skipped') == 10  # nothing is redone
 
-    # every arm: the pretrainings they need run, the two runs already made are kept
-    backbone = work / '04_agbp' / 'backbone.pth'
-    arms = cmd + ['finetune.arms=[scratch,cls,agbp,agssp,random_boxes,pretrained]',
-                  f'finetune.pretrained.checkpoint={backbone}']
+    # the two control arms: the pretrainings they need run, the two runs already made are kept
+    arms = cmd + ['finetune.arms=[scratch,cls,agssp,random_boxes]']
     kept = {name: (work / '09_finetune' / name / 'result.json').stat().st_mtime_ns
             for name in runs}
     all_arms = subprocess.run(arms, capture_output=True, text=True, timeout=3000, cwd=REPO)
@@ -84,11 +89,11 @@ def test_demo_pipeline_smallest_size_resumes_after_a_kill_and_writes_the_report(
     assert 'settings changed: needed' in all_arms.stdout
     summary = json.loads((work / '09_finetune' / 'stage_done.json').read_text())['summary']
     assert set(summary['runs']) == {f'{arm}_seed0' for arm in
-                                    ('scratch', 'cls', 'agbp', 'agssp', 'random_boxes',
-                                     'pretrained')}
+                                    ('scratch', 'cls', 'agssp', 'random_boxes')}
     assert {name: (work / '09_finetune' / name / 'result.json').stat().st_mtime_ns
             for name in runs} == kept
-    assert summary['runs']['agbp_seed0']['init']['backbone'] == str(backbone)
+    assert summary['runs']['cls_seed0']['init']['backbone'] == str(
+        work / '07_cls_pretrain' / 'backbone.pth')
     boxes = json.loads((work / '08_random_boxes' / 'random_boxes.json').read_text())
     pseudo = json.loads((work / '05_pseudo_boxes' / 'pseudo_boxes.json').read_text())
     assert len(boxes['annotations']) == len(pseudo['annotations'])

@@ -12,6 +12,8 @@ from mmengine.config import Config
 from agssp.engine import detector_family
 from agssp.pipeline.recipes import DETECTORS, with_detector_recipes
 
+pytestmark = pytest.mark.integration
+
 REPO = Path(__file__).resolve().parents[1]
 # Over a minute on the shared 2 cores (measured: ResNet-50 163 s, YOLOv8 Swin-B w6 136 s, w7
 # 236 s, Faster R-CNN 178 s, DINO 403 s; CSPDarknet 74-96 s stays in the default run):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from agssp.pipeline.config_edit import rescale_yolo_pipelines
+from agssp.engine.detector_adapter import rescale_yolo_pipelines
 from agssp.pipeline.stage_runner import Stage, run_stages, stage_is_done
 
 REPO = Path(__file__).resolve().parents[1]
@@ -142,7 +142,7 @@ def test_a_kept_folder_survives_a_rerun(tmp_path):
 
 
 def test_random_boxes_keep_counts_and_sizes_but_not_places():
-    from agssp.pipeline.random_boxes import random_boxes_like
+    from agssp.pseudo_boxes.random_boxes import random_boxes_like
     coco = dict(categories=[dict(id=1, name='defect')],
                 images=[dict(id=1, file_name='a.png', width=100, height=50),
                         dict(id=2, file_name='b.png', width=200, height=100),

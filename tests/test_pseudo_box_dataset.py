@@ -9,8 +9,8 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 from agssp.anomaly.baseline_maps import write_baseline_maps
-from agssp.datasets.pseudo_box_dataset import PseudoBoxDataset
-from agssp.pseudo_boxes import export_pseudo_boxes_coco, list_image_relpaths
+from agssp.pseudo_boxes.dataset import PseudoBoxDataset
+from agssp.pseudo_boxes.export import export_pseudo_boxes_coco, list_image_relpaths
 
 YOLOV8_CONFIG = osp.join(osp.dirname(mmyolo.__file__), '.mim', 'configs', 'yolov8',
                          'yolov8_s_syncbn_fast_8xb16-500e_coco.py')

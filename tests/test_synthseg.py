@@ -10,18 +10,17 @@ import numpy as np
 import pytest
 import torch
 
-import agssp  # noqa: F401  (registration)
+import agssp.anomaly  # noqa: F401  (registration)
 from agssp.anomaly.build import build_anomaly_model
-from agssp.anomaly.synthseg import (GENERATORS, GaussianMemory, SyntheticDefects,
-                                    texture_channels, texture_features)
+from agssp.anomaly.registry import ANOMALY_MODELS
+from agssp.anomaly.synthseg import (GENERATORS, GaussianMemory, SyntheticDefects, texture_channels,
+                                    texture_features)
 from agssp.anomaly.synthseg.model import aspect_input_size, pool_alignment
 from agssp.anomaly.synthseg.synthetic import visible_change_mask
-from agssp.anomaly.synthseg.trainer import (MODEL_FILE, STATE_FILE, TrainSettings,
-                                            learning_rate, synthetic_batch, train_synthseg)
+from agssp.anomaly.synthseg.trainer import (MODEL_FILE, STATE_FILE, TrainSettings, learning_rate,
+                                            synthetic_batch, train_synthseg)
 from agssp.evaluation.magnetic_tile_protocol import (DEFECT_CLASSES, NORMAL_CLASS,
-                                                     magnetic_tile_protocol,
-                                                     write_split_folders)
-from agssp.registry import ANOMALY_MODELS
+                                                     magnetic_tile_protocol, write_split_folders)
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = dict(type='SynthSeg', input_size=(64, 64), widths=(4, 8, 8, 8, 8), decoder_channels=8)
@@ -253,9 +252,9 @@ def wide_surface(seed, hw=(64, 256)):
 
 
 def test_thin_mark_on_a_wide_image_survives_into_the_map(tmp_path):
-    from agssp.anomaly.maps_io import load_anomaly_map
-    from agssp.anomaly.writer import generate_anomaly_maps
     from agssp.anomaly.synthseg.trainer import train_from_config
+    from agssp.anomaly.writer import generate_anomaly_maps
+    from agssp.core.anomaly_maps import load_anomaly_map
     pool = tmp_path / 'pool'
     pool.mkdir()
     for i in range(12):

@@ -17,12 +17,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import agssp  # noqa: F401  (registration)
+import agssp.datasets  # noqa: F401  (registration)
+import agssp.models  # noqa: F401  (registration)
 from agssp.engine import load_config
-from agssp.fileio import atomic_write_json
-from agssp.models.alignment_figures import read_scalars, save_activation_figure, save_loss_curve
-from agssp.models.map_alignment import (build_model_for_alignment, collate_fn_of,
-                                        heldout_dataset_cfg, measure_alignment)
+from agssp.core.fileio import atomic_write_json
+from agssp.core.training_logs import read_scalars_file
+from agssp.visualization.alignment import save_activation_figure, save_loss_curve
+from agssp.evaluation.map_alignment import (build_model_for_alignment, collate_fn_of, heldout_dataset_cfg, measure_alignment)
 
 
 def main(argv=None):
@@ -76,7 +77,7 @@ def main(argv=None):
     print(f'figure: {figure}')
     if args.train_log:
         curve = out_dir / f'{args.name}_loss.png'
-        save_loss_curve(curve, read_scalars(args.train_log))
+        save_loss_curve(curve, read_scalars_file(args.train_log))
         print(f'figure: {curve}')
     if args.json:
         atomic_write_json(args.json, summary, indent=2)

@@ -15,9 +15,9 @@ import logging
 import sys
 from pathlib import Path
 
-from agssp.box_drawing import draw_coco_sample
-from agssp.boxes import DEFAULT_BOX_CFG
-from agssp.pseudo_boxes import export_pseudo_boxes_coco
+from agssp.visualization.boxes import draw_coco_sample
+from agssp.pseudo_boxes.rule import DEFAULT_BOX_CFG
+from agssp.pseudo_boxes.export import export_pseudo_boxes_coco
 
 
 def threshold_cfg_from_args(args) -> dict:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from agssp.evaluation.results_table import collect_results, draw_results_png, to_csv, to_markdown
-from agssp.fileio import atomic_write_bytes
+from agssp.core.fileio import atomic_write_bytes
 
 
 def main(argv=None):

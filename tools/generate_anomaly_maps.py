@@ -50,7 +50,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    import agssp  # noqa: F401  (compat + registration of the methods)
+    import agssp.anomaly  # noqa: F401  (registration)
     from agssp.anomaly.build import build_anomaly_model
     from agssp.anomaly.writer import generate_anomaly_maps, init_distributed
     from agssp.engine import load_config

@@ -45,7 +45,7 @@ req_hash() { cat "$ROOT/requirements.txt" "$ROOT/setup.py" "$ROOT/tools/install.
 check_stack() {
     "$VENV/bin/python" - <<'PY'
 import mmcv, mmcv.ops, mmdet, mmengine, mmpretrain, mmseg, mmyolo, numpy, open_clip, torch
-import agssp  # noqa: F401  (registers the plugin modules)
+import agssp.anomaly, agssp.datasets, agssp.models, agssp.pseudo_boxes.dataset  # noqa: F401,E401
 assert mmcv.__version__ == '2.0.1', mmcv.__version__
 assert int(numpy.__version__.split('.')[0]) < 2, numpy.__version__
 print(f'torch {torch.__version__}, mmcv {mmcv.__version__} (ops ok), mmengine {mmengine.__version__}, '

@@ -11,7 +11,7 @@ import logging
 import sys
 
 from agssp.anomaly.baseline_maps import BASELINE_KINDS, write_baseline_maps
-from agssp.pseudo_boxes import list_image_relpaths
+from agssp.pseudo_boxes.export import list_image_relpaths
 
 
 def main(argv=None):

@@ -22,7 +22,7 @@ def main():
     if not Path(args.config).is_file():
         print(f'error: config file not found: {args.config}', file=sys.stderr)
         return 2
-    import agssp  # noqa: F401  (compat + registration)
+    import agssp  # noqa: F401  (compat; stage configs register what they use)
     from agssp.pipeline import pipeline_stages, run_stages
 
     cfg = Config.fromfile(args.config)

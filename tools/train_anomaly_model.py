@@ -43,7 +43,7 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(message)s')
-    import agssp  # noqa: F401  (compat + registration)
+    import agssp.anomaly  # noqa: F401  (registration)
     from agssp.anomaly.synthseg.trainer import read_image_list, train_from_config
     from agssp.anomaly.writer import select_images
     from agssp.engine import load_config

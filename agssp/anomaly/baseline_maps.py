@@ -5,7 +5,7 @@
 - ``local_contrast``: the absolute deviation of each pixel from its local median, smoothed and
   stored at a quarter of the image size. A crude image-derived map with no learning at all.
 
-Maps are written as float16 ``.npy`` files mirroring the image paths (:mod:`maps_io`).
+Maps are written as float16 ``.npy`` files mirroring the image paths (:mod:`agssp.core.anomaly_maps`).
 """
 import logging
 from pathlib import Path
@@ -14,9 +14,9 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from agssp.anomaly.maps_io import map_relpath
-from agssp.datasets.converters.masks import read_mask
-from agssp.fileio import atomic_save_npy
+from agssp.core.anomaly_maps import map_relpath
+from agssp.core.fileio import atomic_save_npy
+from agssp.core.images import read_mask
 
 logger = logging.getLogger('agssp')
 
@@ -26,7 +26,7 @@ BASELINE_KINDS = ('mask', 'local_contrast')
 def mask_as_map(mask_path, mask_threshold=127) -> np.ndarray:
     """A mask file as a float map: 1 where the mask is ``> mask_threshold``, else 0.
 
-    Raises :class:`~agssp.datasets.converters.image_files.ImageReadError` (a ``ValueError``)
+    Raises :class:`~agssp.core.images.ImageReadError` (a ``ValueError``)
     when the mask is missing or unreadable.
     """
     return (read_mask(mask_path) > mask_threshold).astype(np.float32)

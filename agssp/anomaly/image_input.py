@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-from agssp.datasets.converters.image_files import ImageReadError
+from agssp.core.images import ImageReadError
 
 
 def read_rgb(path) -> np.ndarray:

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional
 
-from agssp.anomaly.maps_io import map_relpath
-from agssp.fileio import atomic_write_json
+from agssp.core.anomaly_maps import map_relpath
+from agssp.core.fileio import atomic_write_json
 
 logger = logging.getLogger('agssp')
 

@@ -32,9 +32,10 @@ from tqdm import tqdm
 
 from agssp.anomaly.image_input import ImageReadError, read_rgb, to_model_input_uint8
 from agssp.anomaly.manifest import RankJournal, merge_manifest, scan_map_folder
-from agssp.anomaly.maps_io import IMAGE_SUFFIXES, list_images, map_relpath
-from agssp.engine.runner_setup import distributed_backend
-from agssp.fileio import atomic_save_npy, atomic_write_json
+from agssp.compat import distributed_backend
+from agssp.core.anomaly_maps import map_relpath
+from agssp.core.fileio import atomic_save_npy, atomic_write_json
+from agssp.core.images import IMAGE_SUFFIXES, list_images
 
 logger = logging.getLogger('agssp')
 

@@ -1,3 +1,2 @@
-"""Datasets, converters and transforms (registered into mmdet / mmyolo / mmpretrain)."""
-from agssp.datasets import (anomaly_map_dataset, pseudo_box_dataset, strict_coco,  # noqa: F401
-                            transforms)
+"""Registered datasets and transforms (mmdet / mmyolo / mmpretrain); converters in :mod:`.converters`."""
+from agssp.datasets import anomaly_map_dataset, strict_coco, transforms  # noqa: F401

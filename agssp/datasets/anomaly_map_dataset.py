@@ -8,7 +8,7 @@ Two ways to describe the samples:
 - folder mode (``ann_file=''``): the image root's first-level subfolders are the source datasets
   (label = index in sorted order, names in ``metainfo['classes']``); images are found
   recursively under each; the map root mirrors the image root (``<map root>/<source>/<image
-  path>.npy``, :func:`agssp.anomaly.maps_io.map_relpath`).
+  path>.npy``, :func:`agssp.core.anomaly_maps.map_relpath`).
 
 Without ``data_prefix['map_path']`` the samples carry no map (the classification-only and
 self-supervised-only baselines). ``heldout_fraction`` with ``split='train'`` or ``'heldout'``
@@ -21,7 +21,8 @@ from pathlib import Path
 
 from mmpretrain.datasets import BaseDataset
 
-from agssp.anomaly.maps_io import list_images, map_relpath
+from agssp.core.anomaly_maps import map_relpath
+from agssp.core.images import list_images
 from agssp.registry import PRETRAIN_DATASETS, register_into
 
 logger = logging.getLogger('agssp')

@@ -6,10 +6,10 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from agssp.datasets.coco_writer import CocoWriter
+from agssp.core.coco import CocoWriter
+from agssp.core.fileio import atomic_write_bytes, atomic_write_json
 from agssp.demo.defects import DEFECT_PAINTERS
 from agssp.demo.surfaces import SURFACE_KINDS, render_surface
-from agssp.fileio import atomic_write_bytes, atomic_write_json
 
 DEFECT_CLASSES = tuple(sorted(DEFECT_PAINTERS))
 SURFACE_NAMES = tuple(sorted(SURFACE_KINDS))

@@ -8,6 +8,7 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import MODELS
 
+from agssp.compat import distributed_backend
 from agssp.engine.detector_adapter import adapt_from_args
 from agssp.engine.init_check import warn_if_frozen_on_random_weights
 
@@ -37,11 +38,6 @@ def load_config(path, cfg_options=None) -> Config:
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return cfg
-
-
-def distributed_backend() -> str:
-    """nccl when CUDA is usable, gloo otherwise (CPU-only multi-process runs)."""
-    return 'nccl' if torch.cuda.is_available() else 'gloo'
 
 
 def cpu_distributed_settings(cfg: Config) -> None:
@@ -116,7 +112,7 @@ def enable_amp(cfg: Config) -> Config:
 
 def build_runner(args):
     """Build the Runner (or the config's own ``runner_type``) from parsed arguments."""
-    import agssp  # noqa: F401  (compat + registration before any config object is built)
+    import agssp  # noqa: F401  (compat before any config is built; its custom_imports register)
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 

@@ -16,10 +16,9 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from agssp.anomaly.maps_io import AnomalyMapError, load_anomaly_map, map_relpath
 from agssp.anomaly.writer import select_images
-from agssp.datasets.converters.image_files import ImageReadError, read_image_size
-from agssp.datasets.converters.masks import read_mask
+from agssp.core.anomaly_maps import AnomalyMapError, load_anomaly_map, map_relpath
+from agssp.core.images import ImageReadError, read_image_size, read_mask
 from agssp.evaluation.anomaly_metrics import DEFAULT_MAX_PIXELS, AnomalyMetricAccumulator
 
 logger = logging.getLogger('agssp')

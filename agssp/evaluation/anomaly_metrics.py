@@ -4,7 +4,7 @@ Definitions
     * image AUROC: an image is anomalous when its mask has a positive pixel; its score is the
       map maximum unless a score is given (e.g. the method's own ``image_score``).
     * pixel AUROC / pixel AP: over all mask pixels of all images, the map brought to the mask
-      size by :func:`agssp.anomaly.maps_io.resize_map`.
+      size by :func:`agssp.core.anomaly_maps.resize_map`.
     * AUPRO: the per-region-overlap curve of MVTec AD. Ground-truth regions are the
       8-connected components of each mask. At a threshold ``t`` the PRO is the mean over all
       regions of the fraction of the region's pixels with score >= ``t``; the FPR is the fraction
@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from agssp.anomaly.maps_io import resize_map
+from agssp.core.anomaly_maps import resize_map
 
 METRIC_NAMES = ('image_auroc', 'pixel_auroc', 'pixel_ap', 'aupro')
 DEFAULT_MAX_PIXELS = 2 ** 14

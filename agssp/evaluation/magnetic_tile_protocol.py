@@ -18,7 +18,7 @@ from typing import List, Optional
 
 import numpy as np
 
-from agssp.fileio import atomic_write_bytes
+from agssp.core.fileio import atomic_write_bytes
 
 NORMAL_CLASS = 'MT_Free'
 DEFECT_CLASSES = ('MT_Blowhole', 'MT_Break', 'MT_Crack', 'MT_Fray', 'MT_Uneven')

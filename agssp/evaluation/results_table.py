@@ -7,11 +7,12 @@ mAP@0.5:0.95 and per-class AP@0.5:0.95 of that same validation.
 """
 import csv
 import io
-import json
 import math
 from pathlib import Path
 
 from mmengine.config import Config
+
+from agssp.core.training_logs import TrainingLogError, read_scalars, scalars_files
 
 MAP50 = 'coco/bbox_mAP_50'
 MAP = 'coco/bbox_mAP'
@@ -35,26 +36,13 @@ def find_runs(paths):
     return sorted(runs)
 
 
-def _timestamp_dirs(work_dir):
-    return sorted(p.parents[1] for p in Path(work_dir).glob('*/vis_data/scalars.json'))
-
-
 def read_validations(work_dir):
     """Every validation record (a dict with ``coco/bbox_mAP_50`` and ``step`` = epoch) of a run,
     in order, over all its timestamp folders (a resumed run has several)."""
-    records = []
-    for stamp in _timestamp_dirs(work_dir):
-        path = stamp / 'vis_data' / 'scalars.json'
-        for n, line in enumerate(path.read_text().splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise RunSkipped(f'{path}:{n}: not JSON ({exc})') from exc
-            if MAP50 in record:
-                records.append(record)
-    return records
+    try:
+        return [record for record in read_scalars(work_dir) if MAP50 in record]
+    except TrainingLogError as exc:
+        raise RunSkipped(str(exc)) from exc
 
 
 def best_validation(records):
@@ -68,8 +56,8 @@ def best_validation(records):
 
 def load_run_config(work_dir):
     """The config of the run's latest timestamp folder (as mmengine dumped it)."""
-    for stamp in reversed(_timestamp_dirs(work_dir)):
-        path = stamp / 'vis_data' / 'config.py'
+    for scalars in reversed(scalars_files(work_dir)):
+        path = scalars.with_name('config.py')
         if path.is_file():
             return Config.fromfile(str(path), import_custom_modules=False)
     raise RunSkipped(f'no dumped config (<timestamp>/vis_data/config.py) in {work_dir}')
@@ -188,7 +176,7 @@ def draw_results_png(rows, path):
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    from agssp.fileio import atomic_write_bytes
+    from agssp.core.fileio import atomic_write_bytes
 
     labels = [f"{r['dataset']} | {r['detector']} {r['backbone']} | {r['pretraining']}"
               for r in rows]

@@ -3,7 +3,7 @@
 - Activation map of a stage: the channel-wise sum of squares of its features, (B, 1, h, w).
 - Target: the anomaly map resized bilinearly to the stage's (h, w), always from the map as it
   was packed with the image, never from another stage's resized copy. This is the torch twin of
-  :func:`agssp.anomaly.maps_io.resize_map` (bilinear, half-pixel centres, no antialiasing: the
+  :func:`agssp.core.anomaly_maps.resize_map` (bilinear, half-pixel centres, no antialiasing: the
   same values as ``cv2.INTER_LINEAR``) written in torch so that it runs on the training device.
 """
 import torch

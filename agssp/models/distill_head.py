@@ -5,7 +5,7 @@ import torch
 from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 
-from agssp.datasets.transforms.formatting import stack_anomaly_maps
+from agssp.core.anomaly_maps import stack_anomaly_maps
 from agssp.models.activation import resize_target, stage_activation
 from agssp.models.losses import map_cosine
 from agssp.registry import PRETRAIN_MODELS, register_into

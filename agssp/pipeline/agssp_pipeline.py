@@ -7,9 +7,9 @@ import json
 import shutil
 from pathlib import Path
 
-from agssp.engine.detector_adapter import (set_batch_size, set_dataset, set_epochs,
-                                            set_img_size, set_init)
-from agssp.fileio import atomic_write_json
+from agssp.core.fileio import atomic_write_json
+from agssp.engine.detector_adapter import (set_batch_size, set_dataset, set_epochs, set_img_size,
+                                           set_init)
 from agssp.pipeline.agbp_settings import set_init_checkpoint, set_num_sources
 from agssp.pipeline.config_edit import (REPO_ROOT, config_digest, dump_stage_config,
                                         load_stage_config)
@@ -100,8 +100,8 @@ class AgsspPipeline:
                     labelled_val=info['num_val'], sources=info['sources'])
 
     def run_anomaly_model(self, out: Path) -> dict:
-        from agssp.anomaly.maps_io import list_images
         from agssp.anomaly.synthseg.trainer import train_from_config
+        from agssp.core.images import list_images
         info = self.data_info()
         cfg = load_stage_config(self.cfg.anomaly['config'], self.cfg.anomaly.get('overrides'))
         dump_stage_config(cfg, out / 'config.py')
@@ -144,7 +144,7 @@ class AgsspPipeline:
     def _pretrain_backbone(self, out: Path, extra_overrides: dict) -> dict:
         """Train the AGBP stage config (plus ``extra_overrides``) on the pool, export its
         backbone to ``out/backbone.pth``."""
-        from agssp.models.backbone_export import (export_backbone, load_agbp_state_dict,
+        from agssp.engine.backbone_export import (export_backbone, load_agbp_state_dict,
                                                   save_backbone_checkpoint)
         info, agbp = self.data_info(), self.cfg.agbp
         cfg = load_stage_config(agbp['config'], dict(agbp.get('overrides') or {},
@@ -171,13 +171,13 @@ class AgsspPipeline:
     def pseudo_box_settings(self) -> dict:
         """The stage's settings with the threshold completed by its defaults (a changed default,
         e.g. per source vs pooled, makes the stage run again)."""
-        from agssp.map_thresholds import threshold_cfg_with_defaults
+        from agssp.pseudo_boxes.thresholds import threshold_cfg_with_defaults
         pb = dict(self.cfg.pseudo_boxes)
         return dict(pb, threshold=threshold_cfg_with_defaults(pb.get('threshold')))
 
     def run_pseudo_boxes(self, out: Path) -> dict:
-        from agssp.box_drawing import draw_coco_sample
-        from agssp.pseudo_boxes import coco_by_source, export_pseudo_boxes_coco
+        from agssp.pseudo_boxes.export import coco_by_source, export_pseudo_boxes_coco
+        from agssp.visualization.boxes import draw_coco_sample
         info, pb = self.data_info(), self.cfg.pseudo_boxes
         summary, writer = export_pseudo_boxes_coco(
             info['unlabelled_dir'], self.maps_dir, out / 'pseudo_boxes.json',
@@ -199,8 +199,8 @@ class AgsspPipeline:
 
     def run_random_boxes(self, out: Path) -> dict:
         """The ``random_boxes`` arm's detector: AGDP (same recipe and schedule) on the pseudo
-        boxes moved to random places (:mod:`agssp.pipeline.random_boxes`)."""
-        from agssp.pipeline.random_boxes import random_boxes_like
+        boxes moved to random places (:mod:`agssp.pseudo_boxes.random_boxes`)."""
+        from agssp.pseudo_boxes.random_boxes import random_boxes_like
         if 'random_boxes' not in self.arms:
             return dict(skipped='the random_boxes arm is not in finetune.arms')
         info, agdp = self.data_info(), self.cfg.agdp

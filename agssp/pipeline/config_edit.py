@@ -5,8 +5,6 @@ from pathlib import Path
 
 from mmengine.config import Config
 
-from agssp.engine.detector_adapter import rescale_yolo_pipelines  # noqa: F401  (moved)
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 

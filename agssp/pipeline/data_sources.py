@@ -19,12 +19,12 @@ from pathlib import Path
 
 import cv2
 
-from agssp.anomaly.maps_io import list_images
-from agssp.datasets.coco_writer import CocoWriter
+from agssp.core.coco import CocoWriter
+from agssp.core.fileio import atomic_write_json
+from agssp.core.images import list_images
 from agssp.datasets.converters.masks import mask_to_boxes
 from agssp.datasets.converters.split import (fraction_tag, labelled_subset, load_coco,
                                              split_train_val, subset)
-from agssp.fileio import atomic_write_json
 
 logger = logging.getLogger(__name__)
 

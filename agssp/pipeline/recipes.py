@@ -9,7 +9,7 @@ _FT = 'configs/finetune/'
 _SIMMIM_W6 = _AGBP + 'agbp_simmim_swin-base-w6_8xb56-500e_metal-192px.py'
 _SWIN_W7 = _AGBP + 'agbp_swin-base-w7_8xb80-200e_metal-224px.py'
 
-# detector -> recipe file per stage and the agssp.models.backbone_export arguments (target,
+# detector -> recipe file per stage and the agssp.engine.backbone_export arguments (target,
 # Swin out_indices) that turn the AGBP checkpoint into the detector's backbone.
 DETECTORS = {
     'yolov8_s_cspdarknet': dict(

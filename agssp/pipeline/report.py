@@ -9,13 +9,14 @@ from statistics import mean, pstdev
 import cv2
 import numpy as np
 
-from agssp.anomaly.maps_io import load_anomaly_map, map_relpath
-from agssp.box_drawing import draw_boxes, save_png
-from agssp.evaluation.map_overlays import render_overlay, titled
+from agssp.core.anomaly_maps import load_anomaly_map, map_relpath
 from agssp.pipeline.config_edit import REPO_ROOT
-from agssp.pipeline.curves import plot_bars, plot_curves, read_scalars, series
 from agssp.pipeline.splits import held_out_split
 from agssp.pipeline.stage_runner import DONE_FILE
+from agssp.visualization.boxes import draw_boxes, save_png
+from agssp.core.training_logs import read_scalars
+from agssp.visualization.curves import plot_bars, plot_curves, series
+from agssp.visualization.map_overlays import render_overlay, titled
 
 # Lowest score of a detection the report draws, and the threshold of its tools/infer.py command.
 MIN_SCORE = 0.05

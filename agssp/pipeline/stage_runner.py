@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
-from agssp.fileio import atomic_write_json
+from agssp.core.fileio import atomic_write_json
 
 DONE_FILE = 'stage_done.json'
 STARTED_FILE = 'stage_started.json'

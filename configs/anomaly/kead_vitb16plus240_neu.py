@@ -1,5 +1,5 @@
 # KeAD anomaly maps for NEU-DET: open_clip ViT-B-16-plus-240 (laion400m_e32), 15x15 maps.
-custom_imports = dict(imports=['agssp'], allow_failed_imports=False)
+custom_imports = dict(imports=['agssp.anomaly'], allow_failed_imports=False)
 
 # Images are resized to input_size (H, W) without keeping the aspect ratio, bicubic, and passed
 # as float RGB 0..255; KeAD applies the CLIP mean/std itself.

@@ -3,7 +3,7 @@
 #       --img-dir ../shared/data/magnetic-tile --list TRAIN_LIST --work-dir WORK
 #   python tools/generate_anomaly_maps.py configs/anomaly/synthseg_magnetic_tile.py \
 #       --img-dir IMAGES --out-dir MAPS --cfg-options checkpoint=WORK/synthseg.pth
-custom_imports = dict(imports=['agssp'], allow_failed_imports=False)
+custom_imports = dict(imports=['agssp.anomaly'], allow_failed_imports=False)
 
 # Images are resized to input_size (H, W) without keeping the aspect ratio, bicubic, as float
 # RGB 0..255; SynthSeg averages the channels and standardises each image itself.

@@ -9,7 +9,8 @@ _base_ = [
     'mmpretrain::resnet/resnet50_8xb32_in1k.py',
     '../_base_/datasets/agbp_metal.py',
 ]
-custom_imports = dict(imports=['agssp'], allow_failed_imports=False)
+custom_imports = dict(imports=['agssp.datasets', 'agssp.models'],
+                      allow_failed_imports=False)
 
 num_sources = _base_.agbp_data.num_sources
 img_size = 224

@@ -12,7 +12,8 @@ _base_ = [
     'mmpretrain::mocov3/mocov3_resnet50_8xb512-amp-coslr-100e_in1k.py',
     '../_base_/datasets/agbp_metal.py',
 ]
-custom_imports = dict(imports=['agssp'], allow_failed_imports=False)
+custom_imports = dict(imports=['agssp.datasets', 'agssp.models'],
+                      allow_failed_imports=False)
 
 max_epochs = 200
 warmup_epochs = 10

@@ -11,7 +11,8 @@ _base_ = [
     'mmpretrain::simmim/simmim_swin-base-w6_8xb256-amp-coslr-100e_in1k-192px.py',
     '../_base_/datasets/agbp_metal.py',
 ]
-custom_imports = dict(imports=['agssp'], allow_failed_imports=False)
+custom_imports = dict(imports=['agssp.datasets', 'agssp.models'],
+                      allow_failed_imports=False)
 
 img_size = 192
 max_epochs = 500

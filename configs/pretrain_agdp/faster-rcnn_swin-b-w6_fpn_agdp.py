@@ -16,9 +16,8 @@ _base_ = [
     '../_base_/datasets/agdp_pseudo_boxes.py',
     '../_base_/datasets/agbp_metal.py',
 ]
-custom_imports = dict(
-    imports=['agssp', 'agssp.datasets.pseudo_box_dataset', 'agssp.datasets.strict_coco'],
-    allow_failed_imports=False)
+custom_imports = dict(imports=['agssp.datasets', 'agssp.pseudo_boxes.dataset'],
+                      allow_failed_imports=False)
 
 agbp_backbone = 'work_dirs/agbp_backbones/swin-b-w6_out0123.pth'
 num_classes = len(_base_.agdp_data.classes)

@@ -26,7 +26,7 @@ from agssp.anomaly.kead.memory import FewShotPatchMemory
 from agssp.anomaly.kead.prompts import (Knowledge, available_knowledge, build_text_embeddings,
                                         load_knowledge, resolve_templates)
 from agssp.anomaly.kead.surgery import SurgeryVisionTransformer
-from agssp.registry import ANOMALY_MODELS
+from agssp.anomaly.registry import ANOMALY_MODELS
 
 logger = logging.getLogger('agssp')
 

@@ -34,7 +34,7 @@ from agssp.anomaly.base import AnomalyMapModel
 from agssp.anomaly.synthseg.memory import LAYOUTS, GaussianMemory
 from agssp.anomaly.synthseg.texture import texture_channels, texture_features
 from agssp.anomaly.synthseg.torch_model import SynthSegNet
-from agssp.registry import ANOMALY_MODELS
+from agssp.anomaly.registry import ANOMALY_MODELS
 
 logger = logging.getLogger('agssp')
 

@@ -27,8 +27,8 @@ from agssp.anomaly.image_input import ImageReadError, load_model_input
 from agssp.anomaly.synthseg.losses import segmentation_loss
 from agssp.anomaly.synthseg.model import SynthSeg, aspect_input_size, standardised_grey
 from agssp.anomaly.synthseg.synthetic import SyntheticDefects
-from agssp.fileio import atomic_write_bytes, atomic_write_json
-from agssp.registry import ANOMALY_MODELS
+from agssp.core.fileio import atomic_write_bytes, atomic_write_json
+from agssp.anomaly.registry import ANOMALY_MODELS
 
 logger = logging.getLogger('agssp')
 

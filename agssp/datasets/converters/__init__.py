@@ -2,14 +2,13 @@
 
 VOC XML (:mod:`.voc`), pixel masks (:mod:`.masks`), YOLO txt (:mod:`.yolo`), train/val and
 labelled-fraction splits (:mod:`.split`). Every converter returns a
-:class:`~agssp.datasets.coco_writer.CocoWriter` whose ``skipped`` list names each bad input.
+:class:`~agssp.core.coco.CocoWriter` whose ``skipped`` list names each bad input.
 """
-from agssp.datasets.converters.boxes import BoxError, checked_box
-from agssp.datasets.converters.image_files import ImageIndex, ImageReadError, read_image_size
+from agssp.core.coco import BoxError, checked_box
+from agssp.core.images import ImageIndex, ImageReadError, read_image_size
 from agssp.datasets.converters.masks import mask_to_boxes, masks_to_coco
 from agssp.datasets.converters.report import conversion_report
-from agssp.datasets.converters.split import (labelled_subset, split_train_val,
-                                             write_splits)
+from agssp.datasets.converters.split import labelled_subset, split_train_val, write_splits
 from agssp.datasets.converters.voc import parse_voc_xml, voc_to_coco
 from agssp.datasets.converters.yolo import read_class_names, yolo_to_coco
 

@@ -1,7 +1,7 @@
 """labelme JSON (polygons, rectangles, circles) -> COCO boxes with segmentation polygons.
 
 Coordinates: labelme points are continuous pixel coordinates (COCO convention); a shape's box is
-the extent of its points, accepted by :func:`~agssp.datasets.converters.boxes.checked_box`.
+the extent of its points, accepted by :func:`~agssp.core.coco.checked_box`.
 Shapes sharing a non-null ``group_id`` and label are one object (one box, several polygons).
 Each annotation keeps its polygon(s) as COCO ``segmentation``; ``area`` stays the box area.
 """
@@ -14,19 +14,15 @@ from typing import List, Optional
 import cv2
 import numpy as np
 
-from agssp.datasets.coco_writer import CocoWriter
-from agssp.datasets.converters.boxes import BoxError, checked_box
-from agssp.datasets.converters.image_files import ImageIndex, ImageReadError, read_image_size
+from agssp.core.coco import BoxError, CocoWriter, checked_box
+from agssp.core.errors import InputFileError
+from agssp.core.images import ImageIndex, ImageReadError, read_image_size
 
 UNLABELLED_MODES = ('report', 'defect_free')
 
 
-class LabelmeFormatError(ValueError):
+class LabelmeFormatError(InputFileError):
     """A JSON file that is not a usable labelme file; the message names the file."""
-
-    def __init__(self, path, reason):
-        super().__init__(f'{path}: {reason}')
-        self.path, self.reason = str(path), reason
 
 
 @dataclass

@@ -10,9 +10,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from agssp.datasets.coco_writer import CocoWriter
-from agssp.datasets.converters.boxes import BoxError, checked_box
-from agssp.datasets.converters.image_files import ImageIndex, ImageReadError, read_image_size
+from agssp.core.coco import BoxError, CocoWriter, checked_box
+from agssp.core.images import ImageIndex, ImageReadError, read_image_size, read_mask
 
 logger = logging.getLogger('agssp')
 
@@ -39,14 +38,6 @@ def mask_to_boxes(mask, threshold=127, min_area=1) -> np.ndarray:
     x, y = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
     w, h = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
     return np.stack([x, y, x + w, y + h], axis=1).astype(np.float32).reshape(-1, 4)
-
-
-def read_mask(path) -> np.ndarray:
-    """A mask file as a 2-D uint8 array (grey); :class:`ImageReadError` when unreadable."""
-    mask = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if mask is None:
-        raise ImageReadError(path, 'unreadable mask: cv2 cannot decode it')
-    return mask
 
 
 def category_of_folder(folder_name, prefix='MT_'):

@@ -8,7 +8,7 @@ def skip_kinds(skipped) -> Counter:
 
 
 def conversion_report(writer, examples=5) -> str:
-    """Summary lines for a :class:`~agssp.datasets.coco_writer.CocoWriter` after a conversion."""
+    """Summary lines for a :class:`~agssp.core.coco.CocoWriter` after a conversion."""
     summary = writer.summary()
     boxes = Counter(a['category_id'] for a in writer.annotations)
     lines = ['summary: ' + ', '.join(f'{k}={v}' for k, v in summary.items()),

@@ -11,7 +11,7 @@ import random
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from agssp.fileio import atomic_write_json
+from agssp.core.fileio import atomic_write_json
 
 BACKGROUND = None
 

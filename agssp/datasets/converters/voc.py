@@ -12,17 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-from agssp.datasets.coco_writer import CocoWriter
-from agssp.datasets.converters.boxes import BoxError, checked_box
-from agssp.datasets.converters.image_files import ImageIndex, ImageReadError, read_image_size
+from agssp.core.coco import BoxError, CocoWriter, checked_box
+from agssp.core.errors import InputFileError
+from agssp.core.images import ImageIndex, ImageReadError, read_image_size
 
 
-class VocFormatError(ValueError):
+class VocFormatError(InputFileError):
     """An XML file that is not a usable VOC annotation; the message names the file."""
-
-    def __init__(self, path, reason):
-        super().__init__(f'{path}: {reason}')
-        self.path, self.reason = str(path), reason
 
 
 @dataclass

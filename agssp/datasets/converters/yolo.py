@@ -6,9 +6,8 @@ An image without a label file is a defect-free (background) image, kept without 
 """
 from pathlib import Path
 
-from agssp.datasets.coco_writer import CocoWriter
-from agssp.datasets.converters.boxes import checked_box
-from agssp.datasets.converters.image_files import ImageIndex, ImageReadError, read_image_size
+from agssp.core.coco import CocoWriter, checked_box
+from agssp.core.images import ImageIndex, ImageReadError, read_image_size
 
 
 def read_class_names(path):

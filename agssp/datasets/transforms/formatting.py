@@ -1,11 +1,10 @@
-"""How the anomaly map travels from the pipeline to the model: one data-sample field."""
+"""Packing the anomaly map into the data sample (field :data:`~agssp.core.anomaly_maps.ANOMALY_MAP_FIELD`)."""
 import numpy as np
 import torch
 from mmpretrain.datasets.transforms import PackInputs
 
+from agssp.core.anomaly_maps import ANOMALY_MAP_FIELD
 from agssp.registry import MMPRETRAIN_TRANSFORMS, register_into
-
-ANOMALY_MAP_FIELD = 'anomaly_map'
 
 
 @register_into(MMPRETRAIN_TRANSFORMS)
@@ -20,18 +19,3 @@ class PackAnomalyInputs(PackInputs):
             tensor = torch.from_numpy(np.ascontiguousarray(seg_map, dtype=np.float32))[None]
             packed['data_samples'].set_field(tensor, ANOMALY_MAP_FIELD)
         return packed
-
-
-def stack_anomaly_maps(data_samples) -> torch.Tensor:
-    """The batch's packed anomaly maps as one (B, 1, H, W) tensor."""
-    maps = []
-    for sample in data_samples:
-        if ANOMALY_MAP_FIELD not in sample:
-            raise KeyError(f"{sample.get('img_path', '<sample>')}: no anomaly map in the data "
-                           'sample; the pipeline needs LoadAnomalyMap and PackAnomalyInputs')
-        maps.append(getattr(sample, ANOMALY_MAP_FIELD))
-    shapes = {tuple(m.shape) for m in maps}
-    if len(shapes) != 1:
-        raise ValueError(f'anomaly maps of one batch differ in size: {sorted(shapes)}; '
-                         'the pipeline must bring every sample to the same input size')
-    return torch.stack(maps).float()

@@ -1,7 +1,7 @@
 """Geometric transforms that upstream applies to the image only, extended to the anomaly map."""
 from mmpretrain.datasets.transforms import RandomResizedCrop
 
-from agssp.anomaly.maps_io import resize_map
+from agssp.core.anomaly_maps import resize_map
 from agssp.registry import MMPRETRAIN_TRANSFORMS, register_into
 
 

@@ -1,7 +1,7 @@
 """Loading an image's anomaly map as a seg-map field, which geometric transforms move too."""
 from mmcv.transforms import BaseTransform
 
-from agssp.anomaly.maps_io import load_anomaly_map, resize_map
+from agssp.core.anomaly_maps import load_anomaly_map, resize_map
 from agssp.registry import MMPRETRAIN_TRANSFORMS, register_into
 
 

@@ -2,7 +2,7 @@
 # images), thresholded into single-class pseudo-defect boxes on the fly (PseudoBoxDataset; the
 # paper's threshold: mean of the map maxima - 0.1 per source dataset = first-level folder of the
 # map folder; group='pool' for one threshold; scale: the offset's unit, see
-# agssp.map_thresholds.mean_max_thresholds) or read from the COCO file that
+# agssp.pseudo_boxes.thresholds.mean_max_thresholds) or read from the COCO file that
 # tools/anomaly_maps_to_coco.py wrote from the same maps (file_name relative to img_dir).
 # Folders: --cfg-options train_dataloader.dataset.img_dir / .map_dir (defaults: the AGBP
 # data's folders); the COCO file instead of the maps: tools/train.py --pseudo-boxes FILE.

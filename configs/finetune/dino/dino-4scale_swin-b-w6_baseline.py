@@ -13,8 +13,7 @@ _base_ = [
     '../../_base_/datasets/neu_det.py',
     '../../_base_/datasets/agbp_metal.py',
 ]
-custom_imports = dict(imports=['agssp', 'agssp.datasets.strict_coco'],
-                      allow_failed_imports=False)
+custom_imports = dict(imports=['agssp.datasets'], allow_failed_imports=False)
 work_dir = 'work_dirs/{{ fileBasenameNoExtension }}/neu_det'
 run_info = dict(detector='DINO (4 scales)', backbone='Swin-B (window 6)', pretraining='baseline')
 

@@ -4,7 +4,7 @@ _base_ = [
     'mmyolo::yolov8/yolov8_s_syncbn_fast_8xb16-500e_coco.py',
     '../../_base_/datasets/demo.py',
 ]
-custom_imports = dict(imports=['agssp'], allow_failed_imports=False)
+custom_imports = dict(imports=['agssp.datasets'], allow_failed_imports=False)
 
 data_root = _base_.demo_data.data_root
 class_names = _base_.demo_data.classes

@@ -6,7 +6,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from agssp.fileio import atomic_write_bytes
+from agssp.core.fileio import atomic_write_bytes
 
 logger = logging.getLogger('agssp')
 

@@ -1,21 +1,10 @@
-"""Training curves from mmengine's logs (``vis_data/scalars.json``), drawn as PNG."""
-import json
+"""Training curves from mmengine's logs (:mod:`agssp.core.training_logs`), drawn as PNG."""
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
-
-
-def read_scalars(work_dir) -> list:
-    """Every logged record of a Runner work dir, oldest run first (resumed runs included)."""
-    records = []
-    for path in sorted(Path(work_dir).glob('*/vis_data/scalars.json')):
-        for line in path.read_text().splitlines():
-            if line.strip():
-                records.append(json.loads(line))
-    return records
 
 
 def series(records, key, x_key='step'):

@@ -1,11 +1,11 @@
 """Pseudo boxes for a whole image folder: the dataset-level threshold, per-image jobs, COCO export.
 
 The export tool (``tools/anomaly_maps_to_coco.py``) and the on-the-fly dataset
-(:class:`agssp.datasets.pseudo_box_dataset.PseudoBoxDataset`) both go through
+(:class:`agssp.pseudo_boxes.dataset.PseudoBoxDataset`) both go through
 :func:`resolve_threshold` and :func:`iter_image_boxes`, so they give the same boxes.
 
-Maps mirror the images (:mod:`agssp.anomaly.maps_io`). The dataset-level threshold
-(:func:`agssp.map_thresholds.mean_max_thresholds`, per source or pooled) comes from every map
+Maps mirror the images (:mod:`agssp.core.anomaly_maps`). The dataset-level threshold
+(:func:`agssp.pseudo_boxes.thresholds.mean_max_thresholds`, per source or pooled) comes from every map
 under the map folder (the map set): one streaming pass records each map's minimum and maximum,
 cached in ``<maps>/.pseudo_box_threshold.json`` with a fingerprint of the map files (relative
 paths, sizes, modification times), so a changed map set recomputes it.
@@ -23,13 +23,15 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from agssp.anomaly.maps_io import AnomalyMapError, load_anomaly_map, map_relpath
-from agssp.boxes import PSEUDO_BOX_CLASS, box_cfg_with_defaults, map_to_boxes
-from agssp.datasets.coco_writer import CocoWriter
-from agssp.datasets.converters.image_files import ImageIndex, ImageReadError, read_image_size
-from agssp.fileio import atomic_write_json
-from agssp.map_thresholds import (POOL_GROUP, MapExtrema, image_threshold, is_dataset_level,
-                                  map_source, mean_max_thresholds, threshold_cfg_with_defaults)
+from agssp.core.anomaly_maps import AnomalyMapError, load_anomaly_map, map_relpath
+from agssp.core.coco import CocoWriter
+from agssp.core.errors import InputFileError
+from agssp.core.fileio import atomic_write_json
+from agssp.core.images import ImageIndex, ImageReadError, read_image_size
+from agssp.pseudo_boxes.rule import PSEUDO_BOX_CLASS, box_cfg_with_defaults, map_to_boxes
+from agssp.pseudo_boxes.thresholds import (POOL_GROUP, MapExtrema, image_threshold,
+                                           is_dataset_level, map_source, mean_max_thresholds,
+                                           threshold_cfg_with_defaults)
 
 logger = logging.getLogger('agssp')
 
@@ -37,12 +39,8 @@ THRESHOLD_CACHE_NAME = '.pseudo_box_threshold.json'
 _CACHE_VERSION = 2
 
 
-class PseudoBoxInputError(ValueError):
+class PseudoBoxInputError(InputFileError):
     """An image whose pseudo boxes cannot be made; names the file and the reason."""
-
-    def __init__(self, path, reason):
-        super().__init__(f'{path}: {reason}')
-        self.path, self.reason = str(path), reason
 
     def __reduce__(self):  # pickled across worker processes
         return type(self), (self.path, self.reason)
@@ -124,7 +122,7 @@ def resolve_threshold(map_dir, threshold_cfg=None, use_cache=True, progress=Fals
     Returns ``dict(cfg=..., value=float or None, ...)``. ``value`` is the one threshold of every
     image (``group='pool'``), ``None`` for per-image or per-source thresholds. For ``mean_max``
     the plan adds ``by_source`` (threshold per source), ``scale`` (the one used), ``groups``
-    (:func:`agssp.map_thresholds.mean_max_thresholds`), ``n_maps``, ``n_failed``, ``failed``
+    (:func:`agssp.pseudo_boxes.thresholds.mean_max_thresholds`), ``n_maps``, ``n_failed``, ``failed``
     and ``from_cache``.
     """
     cfg = threshold_cfg_with_defaults(threshold_cfg)
@@ -279,7 +277,7 @@ def export_pseudo_boxes_coco(img_dir, map_dir, out_file, threshold_cfg=None, box
 
 def coco_by_source(coco: dict) -> dict:
     """``{source: COCO dict}``: the images of each source (first-level folder of
-    ``file_name``, :func:`agssp.map_thresholds.map_source`) with their annotations."""
+    ``file_name``, :func:`agssp.pseudo_boxes.thresholds.map_source`) with their annotations."""
     images = {}
     for image in coco['images']:
         images.setdefault(map_source(image['file_name']), []).append(image)

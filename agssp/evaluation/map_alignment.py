@@ -13,7 +13,7 @@ from mmengine.registry import FUNCTIONS
 from mmpretrain.registry import DATASETS
 from tqdm import tqdm
 
-from agssp.datasets.transforms.formatting import stack_anomaly_maps
+from agssp.core.anomaly_maps import stack_anomaly_maps
 from agssp.models.losses import map_cosine
 
 

@@ -1,6 +1,6 @@
 """A detection dataset whose boxes are pseudo-defect boxes made from anomaly maps on the fly.
 
-It serves AGDP without an export step: the same rule (:func:`agssp.boxes.map_to_boxes`), the
+It serves AGDP without an export step: the same rule (:func:`agssp.pseudo_boxes.rule.map_to_boxes`), the
 same threshold (computed once per map set and cached beside the maps) and the same per-image
 job as ``tools/anomaly_maps_to_coco.py``. Registered in mmdet and mmyolo as
 ``PseudoBoxDataset``; in training it hands itself to the pipeline, so mmyolo's Mosaic/MixUp work.
@@ -19,10 +19,10 @@ import os.path as osp
 
 from mmyolo.datasets.yolov5_coco import BatchShapePolicyDataset
 
-from agssp.boxes import PSEUDO_BOX_CLASS, box_cfg_with_defaults
-from agssp.map_thresholds import threshold_cfg_with_defaults
-from agssp.pseudo_boxes import (PseudoBoxInputError, iter_image_boxes, list_image_relpaths,
-                                resolve_threshold)
+from agssp.pseudo_boxes.export import (PseudoBoxInputError, iter_image_boxes, list_image_relpaths,
+                                       resolve_threshold)
+from agssp.pseudo_boxes.rule import PSEUDO_BOX_CLASS, box_cfg_with_defaults
+from agssp.pseudo_boxes.thresholds import threshold_cfg_with_defaults
 from agssp.registry import DETECTION_DATASETS, register_into
 
 logger = logging.getLogger('agssp')
@@ -35,10 +35,10 @@ class PseudoBoxDataset(BatchShapePolicyDataset):
     Args:
         img_dir: image folder, searched recursively (relative paths join ``data_root``).
         map_dir: map folder mirroring it (``.npy``; relative paths join ``data_root``).
-        threshold: threshold config (:mod:`agssp.map_thresholds`); default the paper's
+        threshold: threshold config (:mod:`agssp.pseudo_boxes.thresholds`); default the paper's
             ``dict(type='mean_max', offset=-0.1)``, per source dataset (first-level folder of
             ``map_dir``), the offset's unit chosen by ``scale='auto'``.
-        box_cfg: options of :func:`agssp.boxes.map_to_boxes` (defaults: the paper's).
+        box_cfg: options of :func:`agssp.pseudo_boxes.rule.map_to_boxes` (defaults: the paper's).
         exclude_suffixes: image suffixes to ignore, e.g. ``['.png']`` for masks beside images.
         workers: processes used to build the boxes when the dataset is loaded.
         use_threshold_cache: read/write the dataset-level threshold beside the maps.

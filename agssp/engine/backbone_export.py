@@ -22,7 +22,7 @@ from collections import OrderedDict
 import torch
 import torch.nn.functional as F
 
-from agssp.fileio import atomic_write_bytes
+from agssp.core.fileio import atomic_write_bytes
 
 TARGETS = ('mmyolo-cspdarknet', 'mmdet-resnet', 'mmdet-swin')
 OUTPUT_PREFIX = 'backbone.'

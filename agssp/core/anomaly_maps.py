@@ -1,4 +1,5 @@
-"""Where an image's anomaly map lives, and reading one safely.
+"""The anomaly-map contract: where an image's map lives, reading one safely, resizing it,
+and the data-sample field that carries it to the model.
 
 Maps are ``.npy`` files (float16, 2-D, the method's native resolution) whose paths mirror the
 image paths: ``<map_root>/<image path relative to the image root, suffix .npy>``.
@@ -7,30 +8,20 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
 
-IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff')
+from agssp.core.errors import InputFileError
+
+ANOMALY_MAP_FIELD = 'anomaly_map'  # the data-sample field AGBP's models read
 
 
-class AnomalyMapError(ValueError):
+class AnomalyMapError(InputFileError):
     """A map file that is missing or unusable; the message names the file and the problem."""
-
-    def __init__(self, path, reason):
-        super().__init__(f'{path}: {reason}')
-        self.path, self.reason = str(path), reason
 
 
 def map_relpath(image_relpath) -> Path:
     """The map's path relative to the map root, for an image path relative to the image root."""
     return Path(image_relpath).with_suffix('.npy')
-
-
-def list_images(img_root):
-    """Sorted image paths relative to ``img_root``, found recursively by suffix."""
-    img_root = Path(img_root)
-    if not img_root.is_dir():
-        raise FileNotFoundError(f'image folder not found: {img_root}')
-    return sorted(p.relative_to(img_root) for p in img_root.rglob('*')
-                  if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
 def load_anomaly_map(path) -> np.ndarray:
@@ -63,3 +54,18 @@ def resize_map(anomaly_map: np.ndarray, hw) -> np.ndarray:
     if anomaly_map.shape == (h, w):
         return anomaly_map.copy()
     return cv2.resize(anomaly_map, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def stack_anomaly_maps(data_samples) -> torch.Tensor:
+    """The batch's packed anomaly maps as one (B, 1, H, W) tensor."""
+    maps = []
+    for sample in data_samples:
+        if ANOMALY_MAP_FIELD not in sample:
+            raise KeyError(f"{sample.get('img_path', '<sample>')}: no anomaly map in the data "
+                           'sample; the pipeline needs LoadAnomalyMap and PackAnomalyInputs')
+        maps.append(getattr(sample, ANOMALY_MAP_FIELD))
+    shapes = {tuple(m.shape) for m in maps}
+    if len(shapes) != 1:
+        raise ValueError(f'anomaly maps of one batch differ in size: {sorted(shapes)}; '
+                         'the pipeline must bring every sample to the same input size')
+    return torch.stack(maps).float()

@@ -1,22 +1,22 @@
-"""Finding image files and reading their size without decoding the pixels."""
+"""Image files: listing them, reading their size without decoding, reading masks."""
 from collections import defaultdict
 from pathlib import Path
 
+import cv2
+import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from agssp.anomaly.maps_io import IMAGE_SUFFIXES, list_images
+from agssp.core.errors import InputFileError
+
+IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff')
 
 # EXIF orientations that swap width and height when a decoder (cv2, mmcv) applies them.
 _TRANSPOSING_ORIENTATIONS = (5, 6, 7, 8)
 _EXIF_ORIENTATION_TAG = 0x0112
 
 
-class ImageReadError(ValueError):
+class ImageReadError(InputFileError):
     """An image file that cannot be opened; the message names the file and the problem."""
-
-    def __init__(self, path, reason):
-        super().__init__(f'{path}: {reason}')
-        self.path, self.reason = str(path), reason
 
 
 def read_image_size(path):
@@ -71,3 +71,20 @@ class ImageIndex:
             raise LookupError(f'several images with stem {stem!r} in {self.img_dir}: '
                               f'{[str(c) for c in candidates]}')
         return candidates[0]
+
+
+def list_images(img_root):
+    """Sorted image paths relative to ``img_root``, found recursively by suffix."""
+    img_root = Path(img_root)
+    if not img_root.is_dir():
+        raise FileNotFoundError(f'image folder not found: {img_root}')
+    return sorted(p.relative_to(img_root) for p in img_root.rglob('*')
+                  if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+def read_mask(path) -> np.ndarray:
+    """A mask file as a 2-D uint8 array (grey); :class:`ImageReadError` when unreadable."""
+    mask = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if mask is None:
+        raise ImageReadError(path, 'unreadable mask: cv2 cannot decode it')
+    return mask

@@ -1,5 +1,4 @@
 """PNG figures of AGBP alignment: activation maps next to anomaly maps, and the loss curve."""
-import json
 from pathlib import Path
 
 import cv2
@@ -40,12 +39,6 @@ def save_activation_figure(path, before: list, after: list, stages, dpi: int = 6
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi)
     plt.close(fig)
-
-
-def read_scalars(scalars_json) -> list:
-    """The records of an mmengine ``vis_data/scalars.json`` (one JSON object per line)."""
-    lines = Path(scalars_json).read_text(encoding='utf-8').splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
 
 
 def save_loss_curve(path, records: list, keys=('loss_distill', 'loss_cls'), dpi: int = 80):

@@ -1,7 +1,7 @@
 """The pseudo-box rule: one anomaly map becomes single-class ``defect`` boxes for AGDP.
 
 :func:`map_to_boxes` owns the rule; the export tool, the on-the-fly dataset and the benchmark all
-call it. The threshold it binarises with comes from :mod:`agssp.map_thresholds`.
+call it. The threshold it binarises with comes from :mod:`agssp.pseudo_boxes.thresholds`.
 
 The default is the reference's rule (the paper's code). Three options serve defects it cuts
 badly, all off by default: ``close_frac`` (morphological closing relative to the image, joins
@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torchvision.ops import nms
 
-from agssp.anomaly.maps_io import resize_map
+from agssp.core.anomaly_maps import resize_map
 
 PSEUDO_BOX_CLASS = 'defect'
 
@@ -91,7 +91,7 @@ def map_to_boxes(anomaly_map, image_hw, threshold, min_area_divisor=100, min_are
                  top_k=10, nms_iou=0.8, close_frac=0.0, merge_gap=None, min_area_frac=None):
     """Pseudo boxes of one image from its anomaly map.
 
-    The map is resized bilinearly to ``image_hw`` (:func:`agssp.anomaly.maps_io.resize_map`),
+    The map is resized bilinearly to ``image_hw`` (:func:`agssp.core.anomaly_maps.resize_map`),
     binarised with ``map > threshold``, closed (:func:`close_regions`, when ``close_frac > 0``)
     and its external contours are taken. Each region (the pixels inside an external contour,
     holes included) gives its bounding box, scored by the map's maximum inside it; with

@@ -6,7 +6,7 @@ pretraining on the pool" from "detection pretraining on anomaly boxes".
 """
 import numpy as np
 
-from agssp.datasets.coco_writer import CocoWriter
+from agssp.core.coco import CocoWriter
 
 
 def random_boxes_like(coco: dict, seed: int = 0) -> CocoWriter:

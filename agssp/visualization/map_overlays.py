@@ -10,9 +10,9 @@ from typing import List
 import cv2
 import numpy as np
 
-from agssp.anomaly.maps_io import load_anomaly_map, map_relpath, resize_map
+from agssp.core.anomaly_maps import load_anomaly_map, map_relpath, resize_map
+from agssp.core.fileio import atomic_write_bytes
 from agssp.evaluation.anomaly_map_eval import mask_path, read_binary_mask
-from agssp.fileio import atomic_write_bytes
 
 logger = logging.getLogger('agssp')
 

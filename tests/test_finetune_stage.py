@@ -1,10 +1,14 @@
 """The pipeline's fine-tuning stage: the validation split picks, the test split is scored once;
 validation in batches predicts what one image at a time does."""
 import importlib.util
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
@@ -12,7 +16,11 @@ from mmengine.runner import Runner
 
 from agssp.core.coco import CocoWriter
 from agssp.pipeline.agssp_pipeline import AgsspPipeline
+from agssp.pipeline.config_edit import dump_stage_config
 from agssp.pipeline.splits import held_out_split
+from agssp.pipeline.training import train
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _uneven_coco(root, sizes):
@@ -130,3 +138,31 @@ def test_each_arm_starts_from_its_own_stage_and_reaches_the_fine_tuning_config(t
         assert cfg.model.backbone.init_cfg == dict(type='Pretrained',
                                                    checkpoint=inits[arm]['backbone'],
                                                    prefix='backbone.')
+
+
+@pytest.mark.integration
+def test_testing_in_the_training_process_gives_what_test_py_gives(tmp_path):
+    files = {k: _uneven_coco(tmp_path / k, [(64, 64), (80, 48)]) for k in ('train', 'val', 'test')}
+    info = dict(train_ann=str(files['train']), val_ann=str(files['val']),
+                test_ann=str(files['test']), classes=['dent', 'scratch'],
+                train_img_dir=str(tmp_path / 'train' / 'images') + '/',
+                val_img_dir=str(tmp_path / 'val' / 'images') + '/',
+                test_img_dir=str(tmp_path / 'test' / 'images') + '/')
+    ft = dict(config='configs/finetune/yolo/yolov8_s_cspdarknet_baseline.py', img_scale=(64, 64),
+              epochs=2, close_mosaic_epochs=1, val_interval=1, batch_size=2, num_workers=0)
+    run = tmp_path / 'run'
+    cfg = AgsspPipeline(Config(dict(finetune=ft)), tmp_path).finetune_config(info, ft, run, 0, None)
+    config = dump_stage_config(cfg, run / 'config.py')
+    checkpoint, metrics = train(config, run, log=lambda line: None, best=True,
+                                test_ann=files['test'])
+    assert checkpoint.name.startswith('best_') and 'mAP50' in metrics['overall']
+    in_training = json.loads((run / 'predictions.bbox.json').read_text())
+    subprocess.run([sys.executable, str(REPO / 'tools' / 'test.py'), str(config), str(checkpoint),
+                    '--work-dir', str(tmp_path / 'test_py'), '--cfg-options',
+                    f'test_evaluator.outfile_prefix={tmp_path / "test_py" / "predictions"}'],
+                   check=True, capture_output=True, cwd=REPO)
+    by_test_py = json.loads((tmp_path / 'test_py' / 'predictions.bbox.json').read_text())
+    assert len(in_training) == len(by_test_py) > 0
+    for a, b in zip(in_training, by_test_py):
+        assert (a['image_id'], a['category_id']) == (b['image_id'], b['category_id'])
+        assert np.allclose(a['bbox'], b['bbox'], atol=1e-3) and abs(a['score'] - b['score']) < 1e-5

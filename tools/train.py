@@ -2,6 +2,7 @@
 import argparse
 
 from agssp.engine import add_adapter_args, add_runner_args, build_runner
+from agssp.engine.runner_setup import test_kept_checkpoint
 
 
 def main():
@@ -15,7 +16,15 @@ def main():
     parser.add_argument('--resume', nargs='?', const='auto', default=None,
                         help='resume from the latest checkpoint in the work dir, '
                         'or from the checkpoint given')
-    build_runner(parser.parse_args()).train()
+    parser.add_argument('--test-best', action='store_true',
+                        help='after training, test the checkpoint chosen on the validation split '
+                        "(the config's save_best; else the last) on the test split, in this "
+                        'process (the same figures as tools/test.py with that checkpoint)')
+    args = parser.parse_args()
+    runner = build_runner(args)
+    runner.train()
+    if args.test_best:
+        test_kept_checkpoint(runner)
 
 
 if __name__ == '__main__':

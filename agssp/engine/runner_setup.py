@@ -123,3 +123,27 @@ def build_runner(args):
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)
+
+
+def kept_checkpoint(work_dir, best=True) -> Path:
+    """The checkpoint a finished training leaves in ``work_dir``: with ``best``, the newest
+    ``best_*.pth`` the config's ``save_best`` kept (chosen on the validation split), else (or
+    when there is none) the one ``last_checkpoint`` names."""
+    work_dir = Path(work_dir)
+    best_files = sorted(work_dir.glob('best_*.pth'), key=lambda p: p.stat().st_mtime)
+    if best and best_files:
+        return best_files[-1]
+    last = work_dir / 'last_checkpoint'
+    if not last.is_file():
+        raise FileNotFoundError(f'no checkpoint in {work_dir} (no last_checkpoint file)')
+    return Path(last.read_text().strip())
+
+
+def test_kept_checkpoint(runner):
+    """After ``runner.train()``: test the best checkpoint (:func:`kept_checkpoint`) on the
+    config's test split in the same process, as ``tools/test.py`` with that checkpoint does
+    (the Runner loads it afresh, EMA weights included, before the test loop)."""
+    checkpoint = kept_checkpoint(runner.work_dir)
+    runner.logger.info(f'testing {checkpoint} on the test split')
+    runner._load_from, runner._has_loaded = str(checkpoint), False  # load it as load_from does
+    return runner.test()

@@ -16,7 +16,7 @@ from agssp.pipeline.config_edit import (REPO_ROOT, config_digest, dump_stage_con
 from agssp.pipeline.recipes import with_detector_recipes
 from agssp.pipeline.splits import held_out_split, train_ann_of
 from agssp.pipeline.stage_runner import Stage, jsonable, run_id
-from agssp.pipeline.training import evaluate_checkpoint, train
+from agssp.pipeline.training import train
 
 STAGE_NAMES = ('data', 'anomaly_model', 'anomaly_maps', 'agbp', 'pseudo_boxes', 'agdp',
                'cls_pretrain', 'random_boxes', 'finetune', 'report')
@@ -286,8 +286,7 @@ class AgsspPipeline:
         init, test_ann = self.arm_init(arm), held_out_split(info)[0]
         cfg = self.finetune_config(info, ft, run_dir, seed, init)
         config = dump_stage_config(cfg, run_dir / 'config.py')
-        checkpoint = train(config, run_dir, self.log, best=True)
-        metrics = evaluate_checkpoint(config, checkpoint, run_dir, test_ann)
+        checkpoint, metrics = train(config, run_dir, self.log, best=True, test_ann=test_ann)
         return dict(checkpoint=str(checkpoint), arm=arm, init=init or 'scratch',
                     seed=int(seed), train_ann=train_ann_of(info, seed), val_ann=info['val_ann'],
                     test_ann=test_ann, **metrics)
@@ -297,7 +296,8 @@ class AgsspPipeline:
         loaded, the schedule.
 
         The validation split picks the best checkpoint (``save_best``); the test split is only
-        in ``test_dataloader``, which :func:`evaluate_checkpoint` runs once on that checkpoint.
+        in ``test_dataloader``, which the training process runs once on that checkpoint
+        (``tools/train.py --test-best``).
         """
         cfg = load_stage_config(ft['config'], ft.get('overrides'))
         set_dataset(cfg, info['classes'], dict(

@@ -1,9 +1,11 @@
-"""Running tools/train.py and tools/test.py for a pipeline stage, with progress lines."""
+"""Running tools/train.py for a pipeline stage, with progress lines; a fine-tuning run also
+tests its best checkpoint there (``--test-best``)."""
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+from agssp.engine.runner_setup import kept_checkpoint
 from agssp.pipeline.config_edit import REPO_ROOT
 
 PROGRESS_MARKERS = ('Epoch(train)', 'Epoch(val)', 'Iter(train)', 'Iter(val)', 'bbox_mAP_copypaste',
@@ -27,36 +29,34 @@ def _run_tool(cmd, work_dir, log_name, log):
                                f'{Path(work_dir) / log_name}:\n' + ''.join(tail))
 
 
-def train(config, work_dir, log=print, best=False) -> Path:
+def train(config, work_dir, log=print, best=False, test_ann=None):
     """Run tools/train.py on ``config`` into ``work_dir``, resuming from its last checkpoint.
 
-    Returns the last checkpoint, or with ``best`` the best one the config's CheckpointHook kept.
+    Returns the last checkpoint, or with ``best`` the one the config's ``save_best`` kept (chosen
+    on the validation split). With ``test_ann`` (the test split's COCO file) that checkpoint is
+    also tested once, in the training process (``--test-best``), and the result is
+    ``(checkpoint, metrics)``: per-class COCO AP of the predictions the config's test evaluator
+    saved (``outfile_prefix=<work_dir>/predictions``).
     """
     work_dir = Path(work_dir)
     cmd = [sys.executable, str(REPO_ROOT / 'tools' / 'train.py'), str(config),
            '--work-dir', str(work_dir)]
     if (work_dir / 'last_checkpoint').is_file():
         cmd.append('--resume')
+    if test_ann is not None:
+        cmd.append('--test-best')
     _run_tool(cmd, work_dir, 'train.log', log)
-    last = work_dir / 'last_checkpoint'
-    if not last.is_file():
+    if not (work_dir / 'last_checkpoint').is_file():
         raise RuntimeError(f'training of {config} wrote no checkpoint in {work_dir}')
-    best_files = sorted(work_dir.glob('best_*.pth'), key=lambda p: p.stat().st_mtime)
-    if best and best_files:
-        return best_files[-1]
-    return Path(last.read_text().strip())
+    checkpoint = kept_checkpoint(work_dir, best=best or test_ann is not None)
+    if test_ann is None:
+        return checkpoint
+    return checkpoint, _test_metrics(work_dir, test_ann)
 
 
-def evaluate_checkpoint(config, checkpoint, work_dir, gt_file, log=print) -> dict:
-    """Test a checkpoint with tools/test.py; per-class COCO AP from the predictions it saved.
-
-    The config's test evaluator must have ``outfile_prefix=<work_dir>/predictions``.
-    """
+def _test_metrics(work_dir, gt_file) -> dict:
     from agssp.evaluation.detection_metrics import coco_ap_by_class
-    cmd = [sys.executable, str(REPO_ROOT / 'tools' / 'test.py'), str(config), str(checkpoint),
-           '--work-dir', str(Path(work_dir) / 'test')]
-    _run_tool(cmd, work_dir, 'test.log', log)
     predictions = Path(work_dir) / 'predictions.bbox.json'
     if not predictions.is_file():
-        raise RuntimeError(f'testing {checkpoint} wrote no {predictions}')
+        raise RuntimeError(f'testing in {work_dir} wrote no {predictions}')
     return dict(predictions=str(predictions), **coco_ap_by_class(gt_file, predictions))

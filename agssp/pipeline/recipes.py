@@ -6,38 +6,34 @@ DEFAULT_DETECTOR = 'yolov8_s_cspdarknet'
 _AGBP = 'configs/pretrain_agbp/'
 _AGDP = 'configs/pretrain_agdp/'
 _FT = 'configs/finetune/'
-_SIMMIM_W6 = _AGBP + 'agbp_simmim_swin-base-w6_8xb56-500e_metal-192px.py'
-_SWIN_W7 = _AGBP + 'agbp_swin-base-w7_8xb80-200e_metal-224px.py'
+_SIMMIM_W6 = 'agbp_simmim_swin-base-w6_8xb56-500e_metal-192px.py'
 
-# detector -> recipe file per stage and the agssp.engine.backbone_export arguments (target,
-# Swin out_indices) that turn the AGBP checkpoint into the detector's backbone.
+
+def _row(agbp, agdp, finetune, target, swin_out_indices=None) -> dict:
+    """One detector: its recipe file per stage and the agssp.engine.backbone_export arguments
+    (target, Swin out_indices) that turn the AGBP checkpoint into the detector's backbone."""
+    export = dict(target=target)
+    if swin_out_indices is not None:
+        export['swin_out_indices'] = swin_out_indices
+    return dict(agbp=_AGBP + agbp, export=export, agdp=_AGDP + agdp, finetune=_FT + finetune)
+
+
 DETECTORS = {
-    'yolov8_s_cspdarknet': dict(
-        agbp=_AGBP + 'agbp_cspdarknet-yolov8s_8xb128-200e_metal.py',
-        export=dict(target='mmyolo-cspdarknet'),
-        agdp=_AGDP + 'yolov8_s_cspdarknet_agdp.py',
-        finetune=_FT + 'yolo/yolov8_s_cspdarknet_baseline.py'),
-    'yolov8_s_resnet50': dict(
-        agbp=_AGBP + 'agbp_resnet50_8xb128-200e_metal.py',
-        export=dict(target='mmdet-resnet'),
-        agdp=_AGDP + 'yolov8_s_resnet50_agdp.py',
-        finetune=_FT + 'yolo/yolov8_s_resnet50_baseline.py'),
-    'yolov8_s_swin-b-w6': dict(
-        agbp=_SIMMIM_W6, export=dict(target='mmdet-swin', swin_out_indices=(1, 2, 3)),
-        agdp=_AGDP + 'yolov8_s_swin-b-w6_agdp.py',
-        finetune=_FT + 'yolo/yolov8_s_swin-b-w6_baseline.py'),
-    'yolov8_s_swin-b-w7': dict(
-        agbp=_SWIN_W7, export=dict(target='mmdet-swin', swin_out_indices=(1, 2, 3)),
-        agdp=_AGDP + 'yolov8_s_swin-b-w7_agdp.py',
-        finetune=_FT + 'yolo/yolov8_s_swin-b-w7_baseline.py'),
-    'faster-rcnn_swin-b-w6': dict(
-        agbp=_SIMMIM_W6, export=dict(target='mmdet-swin', swin_out_indices=(0, 1, 2, 3)),
-        agdp=_AGDP + 'faster-rcnn_swin-b-w6_fpn_agdp.py',
-        finetune=_FT + 'faster_rcnn/faster-rcnn_swin-b-w6_fpn_baseline.py'),
-    'dino_swin-b-w6': dict(
-        agbp=_SIMMIM_W6, export=dict(target='mmdet-swin', swin_out_indices=(1, 2, 3)),
-        agdp=_AGDP + 'dino-4scale_swin-b-w6_agdp.py',
-        finetune=_FT + 'dino/dino-4scale_swin-b-w6_baseline.py'),
+    'yolov8_s_cspdarknet': _row('agbp_cspdarknet-yolov8s_8xb128-200e_metal.py',
+                                'yolov8_s_cspdarknet_agdp.py',
+                                'yolo/yolov8_s_cspdarknet_baseline.py', 'mmyolo-cspdarknet'),
+    'yolov8_s_resnet50': _row('agbp_resnet50_8xb128-200e_metal.py', 'yolov8_s_resnet50_agdp.py',
+                              'yolo/yolov8_s_resnet50_baseline.py', 'mmdet-resnet'),
+    'yolov8_s_swin-b-w6': _row(_SIMMIM_W6, 'yolov8_s_swin-b-w6_agdp.py',
+                               'yolo/yolov8_s_swin-b-w6_baseline.py', 'mmdet-swin', (1, 2, 3)),
+    'yolov8_s_swin-b-w7': _row('agbp_swin-base-w7_8xb80-200e_metal-224px.py',
+                               'yolov8_s_swin-b-w7_agdp.py', 'yolo/yolov8_s_swin-b-w7_baseline.py',
+                               'mmdet-swin', (1, 2, 3)),
+    'faster-rcnn_swin-b-w6': _row(_SIMMIM_W6, 'faster-rcnn_swin-b-w6_fpn_agdp.py',
+                                  'faster_rcnn/faster-rcnn_swin-b-w6_fpn_baseline.py',
+                                  'mmdet-swin', (0, 1, 2, 3)),
+    'dino_swin-b-w6': _row(_SIMMIM_W6, 'dino-4scale_swin-b-w6_agdp.py',
+                           'dino/dino-4scale_swin-b-w6_baseline.py', 'mmdet-swin', (1, 2, 3)),
 }
 
 

@@ -9,15 +9,9 @@ skips under --fail-on-skip. Skipped inputs are listed in ``<out stem>.skipped.js
 """
 import argparse
 import sys
-import time
-from functools import partial
 
-from tqdm import tqdm
-from tqdm.contrib.logging import logging_redirect_tqdm
-
-from agssp.datasets.converters.labelme import (UNLABELLED_MODES, labelme_to_coco,
-                                               write_polygon_masks)
-from agssp.datasets.converters.report import dump_and_report
+from agssp.datasets.converters.labelme import UNLABELLED_MODES, labelme_to_coco, write_polygon_masks
+from agssp.datasets.converters.report import convert_and_report
 
 
 def _mapping(items):
@@ -55,21 +49,14 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    start = time.time()
-    try:
-        with logging_redirect_tqdm():
-            writer = labelme_to_coco(args.label_dir, args.img_dir, data_root=args.data_root,
-                                     classes=args.classes, class_map=args.class_map,
-                                     unlabelled=args.unlabelled,
-                                     progress=partial(tqdm, desc='json', unit='file'))
-    except (OSError, ValueError) as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return 2
-    code = dump_and_report(writer, args.out, args.fail_on_skip)
-    if args.mask_dir and writer.images:
+    code, writer = convert_and_report(
+        lambda progress: labelme_to_coco(args.label_dir, args.img_dir, data_root=args.data_root,
+                                         classes=args.classes, class_map=args.class_map,
+                                         unlabelled=args.unlabelled, progress=progress),
+        args.out, args.fail_on_skip, desc='json')
+    if writer is not None and args.mask_dir and writer.images:
         count = write_polygon_masks(writer.to_dict(), args.mask_dir)
         print(f'wrote {count} masks under {args.mask_dir}')
-    print(f'wall time: {time.time() - start:.1f} s')
     return code
 
 

@@ -8,14 +8,9 @@ background folders (MT_Free) are kept without boxes. Exit codes: 0 written, 1 no
 """
 import argparse
 import sys
-import time
-from functools import partial
-
-from tqdm import tqdm
-from tqdm.contrib.logging import logging_redirect_tqdm
 
 from agssp.datasets.converters.masks import masks_to_coco
-from agssp.datasets.converters.report import dump_and_report
+from agssp.datasets.converters.report import convert_and_report
 
 
 def parse_args(argv=None):
@@ -36,19 +31,12 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    start = time.time()
-    try:
-        with logging_redirect_tqdm():
-            writer = masks_to_coco(args.root, prefix=args.prefix, image_subdir=args.image_subdir,
-                                   mask_suffix=args.mask_suffix, background=tuple(args.background),
-                                   classes=args.classes, threshold=args.threshold,
-                                   min_area=args.min_area,
-                                   progress=partial(tqdm, desc='masks', unit='img'))
-    except (OSError, ValueError) as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return 2
-    code = dump_and_report(writer, args.out, args.fail_on_skip)
-    print(f'wall time: {time.time() - start:.1f} s')
+    code, _ = convert_and_report(
+        lambda progress: masks_to_coco(
+            args.root, prefix=args.prefix, image_subdir=args.image_subdir,
+            mask_suffix=args.mask_suffix, background=tuple(args.background), classes=args.classes,
+            threshold=args.threshold, min_area=args.min_area, progress=progress),
+        args.out, args.fail_on_skip, desc='masks')
     return code
 
 

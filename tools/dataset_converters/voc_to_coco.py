@@ -9,13 +9,8 @@ skips under --fail-on-skip. Skipped inputs are listed in ``<out stem>.skipped.js
 """
 import argparse
 import sys
-import time
-from functools import partial
 
-from tqdm import tqdm
-from tqdm.contrib.logging import logging_redirect_tqdm
-
-from agssp.datasets.converters.report import dump_and_report
+from agssp.datasets.converters.report import convert_and_report
 from agssp.datasets.converters.voc import voc_to_coco
 
 
@@ -39,17 +34,11 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    start = time.time()
-    try:
-        with logging_redirect_tqdm():
-            writer = voc_to_coco(list(zip(args.ann_dir, args.img_dir)),
-                                 data_root=args.data_root, classes=args.classes,
-                                 progress=partial(tqdm, desc='xml', unit='file'))
-    except (OSError, ValueError) as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return 2
-    code = dump_and_report(writer, args.out, args.fail_on_skip)
-    print(f'wall time: {time.time() - start:.1f} s')
+    code, _ = convert_and_report(
+        lambda progress: voc_to_coco(list(zip(args.ann_dir, args.img_dir)),
+                                     data_root=args.data_root, classes=args.classes,
+                                     progress=progress),
+        args.out, args.fail_on_skip, desc='xml')
     return code
 
 

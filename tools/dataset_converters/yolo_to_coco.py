@@ -8,13 +8,8 @@ Images without a label file are kept without boxes. Exit codes: 0 written, 1 not
 """
 import argparse
 import sys
-import time
-from functools import partial
 
-from tqdm import tqdm
-from tqdm.contrib.logging import logging_redirect_tqdm
-
-from agssp.datasets.converters.report import dump_and_report
+from agssp.datasets.converters.report import convert_and_report
 from agssp.datasets.converters.yolo import read_class_names, yolo_to_coco
 
 
@@ -30,16 +25,10 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    start = time.time()
-    try:
-        with logging_redirect_tqdm():
-            writer = yolo_to_coco(args.img_dir, args.label_dir, read_class_names(args.classes),
-                                  progress=partial(tqdm, desc='labels', unit='img'))
-    except (OSError, ValueError) as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return 2
-    code = dump_and_report(writer, args.out, args.fail_on_skip)
-    print(f'wall time: {time.time() - start:.1f} s')
+    code, _ = convert_and_report(
+        lambda progress: yolo_to_coco(args.img_dir, args.label_dir,
+                                      read_class_names(args.classes), progress=progress),
+        args.out, args.fail_on_skip, desc='labels')
     return code
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from agssp.core.coco import BoxError, CocoWriter, checked_box
 from agssp.core.errors import InputFileError
 from agssp.core.images import ImageIndex, ImageReadError, read_image_size
+from agssp.datasets.converters.annotated_images import read_annotated_images
 
 UNLABELLED_MODES = ('report', 'defect_free')
 
@@ -159,35 +160,9 @@ def labelme_to_coco(label_dir, img_dir, data_root=None, classes=None, class_map=
         raise ValueError(f'image folder {img_dir} is not under data_root {data_root}')
     class_map = dict(class_map or {})
     index = ImageIndex(img_dir)
-    jobs = sorted(label_dir.rglob('*.json'))
-    skips, records, used = [], [], {}
-    for json_path in (progress(jobs) if progress else jobs):
-        try:
-            parsed = parse_labelme(json_path)
-            rel = _resolve_image(index, parsed)
-        except LabelmeFormatError as exc:
-            skips.append((json_path, exc.reason))
-            continue
-        except LookupError as exc:
-            skips.append((json_path, f'missing image for annotation: {exc}'))
-            continue
-        image_path = img_dir / rel
-        if image_path in used:
-            skips.append((json_path, f'duplicate annotation: image {image_path} is already '
-                                     f'annotated by {used[image_path]}'))
-            continue
-        used[image_path] = json_path
-        try:
-            height, width = read_image_size(image_path)
-        except ImageReadError as exc:
-            skips.append((image_path, exc.reason))
-            continue
-        if parsed.size is not None and parsed.size != (width, height):
-            skips.append((json_path, f'image size mismatch: file says {parsed.size[0]}x'
-                                     f'{parsed.size[1]}, {image_path} is {width}x{height} '
-                                     f'(w x h)'))
-            continue
-        records.append((parsed, image_path.relative_to(data_root), height, width))
+    jobs = [(path, img_dir, index) for path in sorted(label_dir.rglob('*.json'))]
+    records, skips, used = read_annotated_images(jobs, parse_labelme, _resolve_image, data_root,
+                                                 'file', progress)
 
     unannotated = [img_dir / rel for rel in index.relpaths if img_dir / rel not in used]
     if unlabelled == 'report':

@@ -1,5 +1,12 @@
-"""A printable summary of a conversion: counts, boxes per category, skips grouped by kind."""
+"""A conversion's outcome: a printable summary (counts, boxes per category, skips by kind), the
+COCO file written, and the exit code of a converter CLI."""
+import sys
+import time
 from collections import Counter
+from functools import partial
+
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 
 def skip_kinds(skipped) -> Counter:
@@ -38,3 +45,19 @@ def dump_and_report(writer, out_file, fail_on_skip=False) -> int:
     if writer.skipped:
         print(f'skipped inputs listed in {out_file.with_name(out_file.stem + ".skipped.json")}')
     return 3 if writer.skipped and fail_on_skip else 0
+
+
+def convert_and_report(convert, out_file, fail_on_skip=False, desc='files'):
+    """A converter CLI's run: ``convert(progress)`` (returning a CocoWriter) under a progress
+    bar, then :func:`dump_and_report`. Returns ``(exit code, writer)``; code 2 (message on
+    stderr, writer None) when the inputs cannot be read at all (missing folder, bad argument)."""
+    start = time.time()
+    try:
+        with logging_redirect_tqdm():
+            writer = convert(partial(tqdm, desc=desc, unit='file'))
+    except (OSError, ValueError) as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2, None
+    code = dump_and_report(writer, out_file, fail_on_skip)
+    print(f'wall time: {time.time() - start:.1f} s')
+    return code, writer

@@ -14,7 +14,8 @@ from typing import List, Optional, Tuple
 
 from agssp.core.coco import BoxError, CocoWriter, checked_box
 from agssp.core.errors import InputFileError
-from agssp.core.images import ImageIndex, ImageReadError, read_image_size
+from agssp.core.images import ImageIndex
+from agssp.datasets.converters.annotated_images import read_annotated_images
 
 
 class VocFormatError(InputFileError):
@@ -147,36 +148,12 @@ def voc_to_coco(dir_pairs, data_root=None, classes=None, progress=None) -> CocoW
         if not img_dir.is_relative_to(data_root):
             raise ValueError(f'image folder {img_dir} is not under data_root {data_root}')
 
-    jobs = [(xml, img_dir) for ann_dir, img_dir in dir_pairs
-            for xml in sorted(ann_dir.glob('*.xml'))]
     indexes = {img_dir: ImageIndex(img_dir) for _, img_dir in dir_pairs}
-    skips, records, used = [], [], {}
-    for xml_path, img_dir in (progress(jobs) if progress else jobs):
-        try:
-            ann = parse_voc_xml(xml_path)
-            rel = indexes[img_dir].resolve(ann.filename)
-        except VocFormatError as exc:
-            skips.append((xml_path, exc.reason))
-            continue
-        except LookupError as exc:
-            skips.append((xml_path, f'missing image for annotation: {exc}'))
-            continue
-        image_path = img_dir / rel
-        if image_path in used:
-            skips.append((xml_path, f'duplicate annotation: image {image_path} is already '
-                                    f'annotated by {used[image_path]}'))
-            continue
-        used[image_path] = xml_path
-        try:
-            height, width = read_image_size(image_path)
-        except ImageReadError as exc:
-            skips.append((image_path, exc.reason))
-            continue
-        if ann.size is not None and ann.size != (width, height):
-            skips.append((xml_path, f'image size mismatch: XML says {ann.size[0]}x{ann.size[1]}, '
-                                    f'{image_path} is {width}x{height} (w x h)'))
-            continue
-        records.append((ann, image_path.relative_to(data_root), height, width))
+    jobs = [(xml, img_dir, indexes[img_dir]) for ann_dir, img_dir in dir_pairs
+            for xml in sorted(ann_dir.glob('*.xml'))]
+    records, skips, used = read_annotated_images(
+        jobs, parse_voc_xml, lambda index, ann: index.resolve(ann.filename), data_root, 'XML',
+        progress)
 
     for _, img_dir in dir_pairs:
         for rel in indexes[img_dir].relpaths:

@@ -35,6 +35,13 @@ def checked_box(x1, y1, x2, y2, width, height):
     return max(x1, 0.0), max(y1, 0.0), min(x2, float(width)), min(y2, float(height))
 
 
+
+def coco_xyxy(bbox) -> list:
+    """A COCO ``[x, y, w, h]`` box as ``[x1, y1, x2, y2]``."""
+    x, y, w, h = bbox
+    return [x, y, x + w, y + h]
+
+
 class CocoWriter:
     """Collect images, boxes and skipped inputs, then write one valid COCO json atomically.
 

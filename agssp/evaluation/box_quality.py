@@ -20,6 +20,8 @@ from pathlib import PurePosixPath
 import numpy as np
 from mmdet.evaluation.functional import bbox_overlaps
 
+from agssp.core.coco import coco_xyxy
+
 SIZE_BUCKETS = (('small', 0.0, 32.0 ** 2), ('medium', 32.0 ** 2, 96.0 ** 2),
                 ('large', 96.0 ** 2, float('inf')))
 
@@ -66,9 +68,8 @@ def _boxes_by_image(coco, match, with_scores, skip_crowd):
     for ann in coco['annotations']:
         if skip_crowd and ann.get('iscrowd', 0):
             continue
-        x, y, w, h = ann['bbox']
         boxes, scores = by_key[keys[ann['image_id']]]
-        boxes.append((x, y, x + w, y + h))
+        boxes.append(coco_xyxy(ann['bbox']))
         scores.append(ann.get('score', 1.0) if with_scores else 1.0)
     return {k: (np.asarray(b, np.float32).reshape(-1, 4), np.asarray(s, np.float32))
             for k, (b, s) in by_key.items()}

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import cv2
 
-from agssp.core.coco import CocoWriter
+from agssp.core.coco import CocoWriter, coco_xyxy
 from agssp.core.fileio import atomic_write_json
 from agssp.core.images import list_images
 from agssp.datasets.converters.masks import mask_to_boxes
@@ -171,9 +171,8 @@ def pool_truth(out: Path, pool: Path, truths) -> Path:
                 continue
             image_id = gt.add_image(rel, image['height'], image['width'])
             for ann in anns[image['id']]:
-                x, y, w, h = ann['bbox']
                 extra = {'segmentation': ann['segmentation']} if ann.get('segmentation') else {}
-                gt.add_box(image_id, 'defect', x, y, x + w, y + h, **extra)
+                gt.add_box(image_id, 'defect', *coco_xyxy(ann['bbox']), **extra)
     return gt.dump(out / 'unlabelled_gt_boxes.json').resolve()
 
 

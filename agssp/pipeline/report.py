@@ -10,11 +10,13 @@ import cv2
 import numpy as np
 
 from agssp.core.anomaly_maps import load_anomaly_map, map_relpath
+from agssp.core.coco import coco_xyxy
+from agssp.core.images import list_images
+from agssp.core.training_logs import read_scalars
 from agssp.pipeline.config_edit import REPO_ROOT
 from agssp.pipeline.splits import held_out_split
 from agssp.pipeline.stage_runner import DONE_FILE
 from agssp.visualization.boxes import draw_boxes, save_png
-from agssp.core.training_logs import read_scalars
 from agssp.visualization.curves import plot_bars, plot_curves, series
 from agssp.visualization.map_overlays import render_overlay, titled
 
@@ -62,7 +64,7 @@ def maps_figure(pipeline, info, out_png, count=6):
         step = max(1, len(with_defect) // count)
         rels = with_defect[step // 2::step][:count]
     else:
-        rels = [r.as_posix() for r in sorted(img_dir.rglob('*.png'))[:count]]
+        rels = [r.as_posix() for r in list_images(img_dir)[:count]]
     maps = [load_anomaly_map(pipeline.maps_dir / map_relpath(r)) for r in rels]
     high = float(np.percentile([m.max() for m in maps], 99)) if maps else 1.0
     low = float(min(m.min() for m in maps)) if maps else 0.0
@@ -88,10 +90,6 @@ def pseudo_boxes_figure(pipeline, out_png):
     return save_png(out_png, _grid(images, 4)) if images else None
 
 
-def _xyxy(bbox):
-    return [bbox[0], bbox[1], bbox[0] + bbox[2], bbox[1] + bbox[3]]
-
-
 def detections_figure(run_results, info, out_png, count=4, min_score=None, extra=2,
                       panel_height=200):
     """Held-out images (spread over the split): ground truth (green), then each run's best
@@ -110,13 +108,13 @@ def detections_figure(run_results, info, out_png, count=4, min_score=None, extra
     rows = []
     for image in gt['images'][step // 2::step][:count]:
         picture = cv2.imread(str(Path(test_img_dir) / image['file_name']), cv2.IMREAD_COLOR)
-        gt_boxes = [_xyxy(a['bbox']) for a in gt['annotations'] if a['image_id'] == image['id']]
+        gt_boxes = [coco_xyxy(a['bbox']) for a in gt['annotations'] if a['image_id'] == image['id']]
         panels = [('ground truth', draw_boxes(picture, gt_boxes, color=(0, 200, 0)))]
         for name, dets in predictions.items():
             dets = sorted((d for d in dets if d['image_id'] == image['id']
                            and d['score'] >= min_score), key=lambda d: -d['score'])
             dets = dets[:len(gt_boxes) + extra]
-            panels.append((name, draw_boxes(picture, [_xyxy(d['bbox']) for d in dets],
+            panels.append((name, draw_boxes(picture, [coco_xyxy(d['bbox']) for d in dets],
                                             [d['score'] for d in dets])))
         panels = [(t, _to_height(p, panel_height)) for t, p in panels]
         rows.append(np.hstack([cv2.copyMakeBorder(titled(p, t) if not rows else p, 0, 4, 0, 4,

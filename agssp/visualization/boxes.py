@@ -6,6 +6,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from agssp.core.coco import coco_xyxy
 from agssp.core.fileio import atomic_write_bytes
 
 logger = logging.getLogger('agssp')
@@ -55,8 +56,7 @@ def draw_coco_sample(coco, img_dir, out_dir, count, seed=0):
             logger.warning('not drawn: %s cannot be read', img_dir / img['file_name'])
             continue
         anns = by_image.get(img['id'], [])
-        boxes = [[a['bbox'][0], a['bbox'][1], a['bbox'][0] + a['bbox'][2],
-                  a['bbox'][1] + a['bbox'][3]] for a in anns]
+        boxes = [coco_xyxy(a['bbox']) for a in anns]
         scores = [a['score'] for a in anns] if all('score' in a for a in anns) else None
         name = img['file_name'].replace('/', '__').rsplit('.', 1)[0] + '.png'
         written.append(save_png(out_dir / name, draw_boxes(image, boxes, scores)))

@@ -12,9 +12,11 @@ Definitions
       trapezoid rule from FPR 0 to ``max_fpr`` (0.3; the point at ``max_fpr`` is interpolated
       linearly) and divided by ``max_fpr``, so a perfect map scores 1.
 
-TPR, FPR and PRO are all weighted cumulative sums over the pixels sorted by score (a region
-pixel weighs ``1 / (region size * number of regions)`` in the PRO), so one sort gives every curve
-exactly, at every distinct score, without a threshold grid (:func:`pixel_metrics`).
+Pixel AUROC and AP are scikit-learn's ``roc_auc_score`` and ``average_precision_score`` with
+the pixels' weights as ``sample_weight``; AUPRO is the one curve written here: FPR and PRO are
+weighted cumulative sums over the pixels sorted by score (a region pixel weighs
+``1 / (region size * number of regions)`` in the PRO), exact at every distinct score, without a
+threshold grid (:func:`pixel_metrics`).
 
 Bounded memory: per image at most ``max_pixels`` negative pixels and, per region, at most
 ``max_pixels`` region pixels are kept, drawn at random with a seed derived from the image name
@@ -30,7 +32,7 @@ from typing import Dict, List, Optional
 
 import cv2
 import numpy as np
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import average_precision_score, roc_auc_score
 
 from agssp.core.anomaly_maps import resize_map
 
@@ -67,27 +69,25 @@ def _trapezoid_to(x: np.ndarray, y: np.ndarray, x_max: float) -> float:
     return float(np.sum((xs[1:] - xs[:-1]) * (ys[1:] + ys[:-1]) / 2))
 
 
-def _sorted_pixel_metrics(weights: np.ndarray, is_positive: np.ndarray, shares: np.ndarray,
-                          run_ends: np.ndarray, max_fpr: float) -> Dict:
-    """Pixel AUROC, AP and AUPRO of pixels already sorted by descending score.
+def _sorted_pixel_metrics(scores: np.ndarray, weights: np.ndarray, is_positive: np.ndarray,
+                          shares: np.ndarray, max_fpr: float) -> Dict:
+    """Pixel AUROC and AP (scikit-learn, weighted) and AUPRO of pixels sorted by descending score.
 
     ``weights``: pixels each kept pixel stands for; ``shares``: each positive's share of its
-    region (a region's shares sum to 1); ``run_ends``: index of the last pixel of each run of
-    equal scores. At every distinct score ``t`` (anomalous when score >= t) the weighted true and
-    false positives and the PRO are cumulated: AUROC is the trapezoid area of (FPR, TPR), AP the
-    sum of precision times recall increments (as scikit-learn defines it), AUPRO as in the module
-    docstring. NaN where negatives or positives are missing.
+    region (a region's shares sum to 1). AUPRO: at every distinct score ``t`` (anomalous when
+    score >= t) the weighted false positives and the PRO are cumulated, as the module docstring
+    says. NaN where negatives or positives are missing.
     """
     if is_positive.all() or not is_positive.any():
         return dict(pixel_auroc=math.nan, pixel_ap=math.nan, aupro=math.nan)
+    run_ends = _run_ends(scores)
     fp = np.cumsum(np.where(is_positive, 0, weights), dtype=np.float64)[run_ends]
-    tp = np.cumsum(np.where(is_positive, weights, 0), dtype=np.float64)[run_ends]
     pro = np.cumsum(shares, dtype=np.float64)[run_ends]
     pro /= pro[-1]  # the shares of all regions sum to the number of regions
     fpr = np.r_[0.0, fp / fp[-1]]
-    tpr = np.r_[0.0, tp / tp[-1]]
-    return dict(pixel_auroc=float(np.trapz(tpr, fpr)),
-                pixel_ap=float(np.sum(np.diff(tpr) * tp / (tp + fp))),
+    return dict(pixel_auroc=float(roc_auc_score(is_positive, scores, sample_weight=weights)),
+                pixel_ap=float(average_precision_score(is_positive, scores,
+                                                       sample_weight=weights)),
                 aupro=_trapezoid_to(fpr, np.r_[0.0, pro], max_fpr) / max_fpr)
 
 
@@ -112,8 +112,8 @@ def pixel_metrics(scores: np.ndarray, is_positive: np.ndarray, weights=None, sha
     if shares is None:
         shares = is_positive / max(int(is_positive.sum()), 1)
     order = np.argsort(-scores)
-    return _sorted_pixel_metrics(weights[order], is_positive[order], np.asarray(shares)[order],
-                                 _run_ends(scores[order]), max_fpr)
+    return _sorted_pixel_metrics(scores[order], weights[order], is_positive[order],
+                                 np.asarray(shares)[order], max_fpr)
 
 
 @dataclass
@@ -227,8 +227,8 @@ class AnomalyMetricAccumulator:
         labels = np.array([r.anomalous for r in records], dtype=bool)
         num_regions = sum(r.num_regions for r in records)
         is_positive = group['shares'] > 0  # every region pixel has a share, negatives none
-        curves = _sorted_pixel_metrics(group['weights'], is_positive, group['shares'],
-                                       _run_ends(group['scores']), self.max_fpr)
+        curves = _sorted_pixel_metrics(group['scores'], group['weights'], is_positive,
+                                       group['shares'], self.max_fpr)
         return OrderedDict(
             image_auroc=auroc(labels, [r.score for r in records]), **curves,
             images=len(records), anomalous_images=int(labels.sum()), regions=int(num_regions),

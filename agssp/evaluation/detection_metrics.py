@@ -7,6 +7,11 @@ import numpy as np
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
+# The one per-class AP of every table: what mmdet's CocoMetric(classwise=True) logs as
+# ``coco/<class>_precision`` is the same quantity (COCOeval's precision of that class).
+PER_CLASS_AP = ('per-class AP = COCO average precision of each class (pycocotools COCOeval, '
+                'area all, 100 detections), at IoU 0.5 and averaged over IoU 0.5:0.95')
+
 
 def _mean_precision(precision: np.ndarray) -> float:
     valid = precision[precision > -1]

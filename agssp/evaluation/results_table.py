@@ -13,6 +13,7 @@ from pathlib import Path
 from mmengine.config import Config
 
 from agssp.core.training_logs import TrainingLogError, read_scalars, scalars_files
+from agssp.evaluation.detection_metrics import PER_CLASS_AP
 
 MAP50 = 'coco/bbox_mAP_50'
 MAP = 'coco/bbox_mAP'
@@ -149,7 +150,8 @@ def to_markdown(rows) -> str:
         lines.append('| ' + ' | '.join(cells) + ' |')
     classed = [r for r in rows if r['per_class']]
     if classed:
-        lines += ['', 'Per-class AP@0.5:0.95 (%) at the best epoch:', '']
+        lines += ['', f'Per-class AP@0.5:0.95 (%) at the best epoch ({PER_CLASS_AP}; from '
+                  "mmdet's classwise log):", '']
         for r in classed:
             names = list(r['per_class'])
             lines += [f"`{r['work dir']}`", '',

@@ -13,6 +13,7 @@ from agssp.core.anomaly_maps import load_anomaly_map, map_relpath
 from agssp.core.coco import coco_xyxy
 from agssp.core.images import list_images
 from agssp.core.training_logs import read_scalars
+from agssp.evaluation.detection_metrics import PER_CLASS_AP
 from agssp.pipeline.config_edit import REPO_ROOT
 from agssp.pipeline.splits import held_out_split
 from agssp.pipeline.stage_runner import DONE_FILE
@@ -278,8 +279,8 @@ def results_tables(runs: dict) -> str:
                  for c in classes]
         lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
     lines.append('')
-    lines.append('Per class: mAP@0.5 / mAP@0.5:0.95 on the test split (COCO AP of each class, '
-                 'pycocotools, as in the overall columns). sd: population sd over seeds.')
+    lines.append(f'Per class: AP@0.5 / AP@0.5:0.95 on the test split ({PER_CLASS_AP}). '
+                 'sd: population sd over seeds.')
     return '\n'.join(lines)
 
 

@@ -355,6 +355,20 @@ def test_export_cli_keeps_empty_images_and_draws(tmp_path, capsys):
     assert '"images_with_boxes": 2' in capsys.readouterr().out
 
 
+
+@pytest.mark.parametrize('flags, boxes', [([], 6), (['--merge-gap', '0.1'], 2),
+                                          (['--close-frac', '0.02'], 2)])
+def test_export_cli_passes_the_box_rule_options(tmp_path, flags, boxes):
+    img_dir, map_dir = tmp_path / 'img', tmp_path / 'maps'
+    img_dir.mkdir()
+    cv2.imwrite(str(img_dir / 'crack.png'), np.zeros((400, 400), np.uint8))
+    _write_maps(map_dir, {'crack.npy': _fragmented_crack()})
+    out = tmp_path / 'ann.json'
+    tool = _load_tool('anomaly_maps_to_coco')
+    assert tool.main(['--maps', str(map_dir), '--img-dir', str(img_dir), '--out', str(out),
+                      '--threshold', 'absolute', '--value', '0.5', *flags]) == 0
+    assert len(json.loads(out.read_text())['annotations']) == boxes
+
 # --- box quality ------------------------------------------------------------------------------
 
 def test_greedy_matching_is_one_to_one_by_score():

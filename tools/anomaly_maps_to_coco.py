@@ -58,6 +58,15 @@ def parse_args(argv=None):
     p.add_argument('--nms-iou', type=float, default=DEFAULT_BOX_CFG['nms_iou'])
     p.add_argument('--min-area-divisor', type=int, default=DEFAULT_BOX_CFG['min_area_divisor'])
     p.add_argument('--min-area-floor', type=int, default=DEFAULT_BOX_CFG['min_area_floor'])
+    p.add_argument('--min-area-frac', type=float, default=DEFAULT_BOX_CFG['min_area_frac'],
+                   help='smallest region as a fraction of the image area (replaces '
+                        '--min-area-divisor; default: the reference rule)')
+    p.add_argument('--close-frac', type=float, default=DEFAULT_BOX_CFG['close_frac'],
+                   help='close the binary map with a kernel of this fraction of the shorter '
+                        'image side first (fills holes, joins fragments; 0: off, the reference)')
+    p.add_argument('--merge-gap', type=float, default=DEFAULT_BOX_CFG['merge_gap'],
+                   help='merge regions whose gap is <= this times the larger box\'s longer side '
+                        '(default: no merging, the reference)')
     p.add_argument('--no-cache', action='store_true',
                    help='recompute the dataset-level threshold instead of using the cache')
     p.add_argument('--draw', type=int, default=0, metavar='N',
@@ -70,7 +79,9 @@ def main(argv=None):
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(levelname)s %(message)s')
     box_cfg = dict(top_k=args.top_k, nms_iou=args.nms_iou,
-                   min_area_divisor=args.min_area_divisor, min_area_floor=args.min_area_floor)
+                   min_area_divisor=args.min_area_divisor, min_area_floor=args.min_area_floor,
+                   min_area_frac=args.min_area_frac, close_frac=args.close_frac,
+                   merge_gap=args.merge_gap)
     try:
         summary, writer = export_pseudo_boxes_coco(
             args.img_dir, args.maps, args.out, threshold_cfg=threshold_cfg_from_args(args),

@@ -17,8 +17,10 @@ from agssp.anomaly.synthseg import (GENERATORS, GaussianMemory, SyntheticDefects
                                     texture_features)
 from agssp.anomaly.synthseg.model import aspect_input_size, pool_alignment
 from agssp.anomaly.synthseg.synthetic import visible_change_mask
-from agssp.anomaly.synthseg.trainer import (MODEL_FILE, STATE_FILE, TrainSettings, learning_rate,
-                                            synthetic_batch, train_synthseg)
+from agssp.anomaly.synthseg.synthetic_dataset import SyntheticDefectDataset, synthetic_batch
+from agssp.anomaly.synthseg.trainer import (LAST_CHECKPOINT, MODEL_FILE, TrainSettings,
+                                            param_schedulers, train_synthseg)
+from agssp.core.training_logs import read_scalars
 from agssp.evaluation.magnetic_tile_protocol import (DEFECT_CLASSES, NORMAL_CLASS,
                                                      magnetic_tile_protocol, write_split_folders)
 
@@ -157,36 +159,68 @@ def test_model_global_layout_and_weights():
 
 # --- training ------------------------------------------------------------------------------
 
+def scheduled_lrs(settings):
+    """The learning rate of each iteration under :func:`param_schedulers`, as the Runner's
+    ParamSchedulerHook steps them."""
+    from mmengine.optim import OptimWrapper
+    from mmengine.registry import PARAM_SCHEDULERS
+    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=settings.lr)
+    wrapper = OptimWrapper(optimizer)
+    schedulers = [PARAM_SCHEDULERS.build(dict(cfg, optimizer=wrapper))
+                  for cfg in param_schedulers(settings)]
+    lrs = []
+    for _ in range(settings.iterations):
+        lrs.append(optimizer.param_groups[0]['lr'])
+        for scheduler in schedulers:
+            scheduler.step()
+    return lrs
+
+
 def test_learning_rate_schedule():
+    """Linear warm-up from lr / warmup to lr, then cosine decay to 1% of lr."""
     s = tiny_settings(iterations=100, warmup_ratio=0.1, lr=1.0)
-    assert learning_rate(s, 0) == pytest.approx(0.1)
-    assert learning_rate(s, 9) == pytest.approx(1.0)
-    assert learning_rate(s, 99) < 0.05
+    lrs = scheduled_lrs(s)
+    assert lrs[0] == pytest.approx(0.1) and lrs[4] == pytest.approx(0.5)
+    assert lrs[9] == pytest.approx(1.0)
+    t = (54 - 10) / 90
+    assert lrs[54] == pytest.approx(0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * t)))
+    assert lrs[99] < 0.05 and all(a >= b for a, b in zip(lrs[9:], lrs[10:]))
+    assert scheduled_lrs(tiny_settings(iterations=10, lr=1.0))[0] == pytest.approx(1.0)
 
 
 def test_synthetic_batch_depends_only_on_seed_and_iteration():
-    images, s = surfaces(5), tiny_settings()
-    a = synthetic_batch(images, 3, s, SyntheticDefects(), 4)
-    b = synthetic_batch(images, 3, s, SyntheticDefects(), 4)
-    c = synthetic_batch(images, 4, s, SyntheticDefects(), 4)
+    images = surfaces(5)
+    a = synthetic_batch(images, 3, 0, 4, SyntheticDefects(), 4)
+    b = synthetic_batch(images, 3, 0, 4, SyntheticDefects(), 4)
+    c = synthetic_batch(images, 4, 0, 4, SyntheticDefects(), 4)
     assert a[0].shape == (4, 1, 64, 64) and a[1].shape == (4, 1, 16, 16)
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) and not torch.equal(a[0], c[0])
+    dataset = SyntheticDefectDataset(images, iterations=6, batch_size=4, seed=0, out_stride=4)
+    assert len(dataset) == 6 and torch.equal(dataset[3]['inputs'], a[0])
+    assert torch.equal(dataset[3]['targets'], a[1])
 
 
-def test_training_lowers_the_loss(tmp_path):
+def test_training_lowers_the_loss_and_logs_it_for_mmengine(tmp_path):
     log = train_synthseg(tiny_model(), surfaces(8), tmp_path,
                          tiny_settings(iterations=40, batch_size=8, checkpoint_interval=40,
-                                       log_interval=5), progress=False)
-    losses = log['losses']
-    assert np.mean(losses[-8:]) < 0.85 * np.mean(losses[:8])
+                                       log_interval=4))
+    losses = log['losses']                  # each the mean over 4 iterations
+    assert log['loss_steps'] == list(range(4, 41, 4))
+    assert np.mean(losses[-2:]) < 0.85 * np.mean(losses[:2])
     assert (tmp_path / MODEL_FILE).is_file() and (tmp_path / 'loss_curve.png').is_file()
     assert json.loads((tmp_path / 'train_log.json').read_text())['iterations'] == 40
+    # The Runner's work dir: vis_data/scalars.json holds the loss and the learning rate.
+    records = read_scalars(tmp_path)
+    assert [r['step'] for r in records] == log['loss_steps']
+    assert [r['loss'] for r in records] == pytest.approx(losses)
+    assert all('lr' in r for r in records)
+    assert (tmp_path / 'iter_40.pth').is_file() and (tmp_path / LAST_CHECKPOINT).is_file()
 
 
 def test_training_is_deterministic_and_checkpoint_round_trips(tmp_path):
     images = surfaces(6)
-    train_synthseg(tiny_model(), images, tmp_path / 'a', tiny_settings(), progress=False)
-    train_synthseg(tiny_model(), images, tmp_path / 'b', tiny_settings(), progress=False)
+    train_synthseg(tiny_model(), images, tmp_path / 'a', tiny_settings())
+    train_synthseg(tiny_model(), images, tmp_path / 'b', tiny_settings())
     sa = torch.load(tmp_path / 'a' / MODEL_FILE, weights_only=True)
     sb = torch.load(tmp_path / 'b' / MODEL_FILE, weights_only=True)
     assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
@@ -198,14 +232,38 @@ def test_training_is_deterministic_and_checkpoint_round_trips(tmp_path):
     assert torch.allclose(rebuilt(x)['anomaly_map'], trained.eval()(x)['anomaly_map'])
 
 
-def test_training_resumes_and_refuses_other_settings(tmp_path):
-    images = surfaces(6)
-    first = train_synthseg(tiny_model(), images, tmp_path, tiny_settings(), progress=False)
-    assert (tmp_path / STATE_FILE).is_file()
-    again = train_synthseg(tiny_model(), images, tmp_path, tiny_settings(), progress=False)
-    assert again['losses'] == first['losses']          # nothing left to train: state reused
+class Killed(Exception):
+    """Stands for a kill in the middle of training."""
+
+
+def kill_at(iteration):
+    from mmengine.hooks import Hook
+
+    class KillHook(Hook):
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            if batch_idx + 1 == iteration:
+                raise Killed(f'killed after iteration {iteration}')
+
+    return KillHook()
+
+
+def test_training_resumes_after_a_kill_and_refuses_other_settings(tmp_path):
+    images, settings = surfaces(6), tiny_settings(iterations=6)
+    whole = train_synthseg(tiny_model(), images, tmp_path / 'whole', settings)
+    # Killed during iteration 5, after the checkpoint of iteration 4: resumed from there.
+    with pytest.raises(Killed):
+        train_synthseg(tiny_model(), images, tmp_path / 'killed', settings,
+                       custom_hooks=[kill_at(5)])
+    assert not (tmp_path / 'killed' / MODEL_FILE).exists()
+    assert (tmp_path / 'killed' / LAST_CHECKPOINT).read_text().endswith('iter_4.pth')
+    resumed = train_synthseg(tiny_model(), images, tmp_path / 'killed', settings)
+    assert resumed['losses'] == whole['losses'] and resumed['loss_steps'] == [2, 4, 6]
+    sw = torch.load(tmp_path / 'whole' / MODEL_FILE, weights_only=True)
+    sk = torch.load(tmp_path / 'killed' / MODEL_FILE, weights_only=True)
+    assert all(torch.equal(sw[k], sk[k]) for k in sw)
     with pytest.raises(ValueError, match='other settings'):
-        train_synthseg(tiny_model(), images, tmp_path, tiny_settings(lr=1e-3), progress=False)
+        train_synthseg(tiny_model(), images, tmp_path / 'killed', tiny_settings(iterations=6,
+                                                                                  lr=1e-3))
 
 
 def test_train_tool_on_a_folder(tmp_path):

@@ -6,9 +6,12 @@ Examples:
     python tools/train_anomaly_model.py configs/anomaly/synthseg_neu.py \
         --img-dir ../shared/data/neu-det --list train.txt --work-dir work_dirs/synthseg_neu
 
-Writes <work-dir>/synthseg.pth (load it with checkpoint=... in the map-generation config),
-train_log.json and loss_curve.png; an interrupted run continues from train_state.pth. Exit
-status: 0 trained, 1 bad input (message names the file).
+Trains with mmengine's Runner (agssp.anomaly.synthseg.trainer): checkpoints iter_<i>.pth and
+last_checkpoint, the log and <timestamp>/vis_data/scalars.json in the work dir; an interrupted
+run resumes from the last checkpoint. Writes <work-dir>/synthseg.pth (load it with
+checkpoint=... in the map-generation config), train_log.json and loss_curve.png. Several
+processes: torchrun --nproc_per_node N tools/train_anomaly_model.py ... --launcher pytorch.
+Exit status: 0 trained, 1 bad input (message names the file).
 """
 import argparse
 import logging
@@ -35,7 +38,9 @@ def parse_args(argv=None):
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys, e.g. train.iterations=100')
     parser.add_argument('--no-resume', action='store_true',
-                        help='start afresh even if <work-dir>/train_state.pth exists')
+                        help='start afresh even if <work-dir> holds a checkpoint')
+    parser.add_argument('--launcher', choices=('none', 'pytorch'), default='none',
+                        help='pytorch: one of the processes torchrun started')
     parser.add_argument('--no-progress', action='store_true', help='no progress bars')
     return parser.parse_args(argv)
 
@@ -59,7 +64,7 @@ def main(argv=None) -> int:
             if not paths:
                 raise FileNotFoundError(f'no images under {args.img_dir}')
         log = train_from_config(cfg, paths, work_dir, resume=not args.no_resume,
-                                progress=not args.no_progress)
+                                progress=not args.no_progress, launcher=args.launcher)
     except (FileNotFoundError, ValueError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 1

@@ -1,41 +1,45 @@
-"""Training SynthSeg on a pool of unlabelled images: synthetic defects, segmentation loss,
-then the Gaussian memories and score normalisation (``model.fit``).
+"""Training SynthSeg on a pool of unlabelled images with mmengine's Runner: synthetic
+defects (:class:`SyntheticDefectDataset`), the segmentation loss (:class:`SynthSegTrainModel`),
+then the Gaussian memories and score normalisation (:class:`SynthSegFitHook`).
 
 Deterministic and resumable: the model is initialised from ``seed``; the batch of iteration
 ``i`` (images, flips, synthetic defects) depends only on ``(seed, i)``; the learning rate is a
-function of ``i``. The training state is saved atomically every ``checkpoint_interval``
-iterations to ``<work_dir>/train_state.pth`` and a restarted run continues from it. The
-finished model (network, memories, normalisation) is ``<work_dir>/synthseg.pth``, a state dict
-that ``checkpoint=`` in an anomaly-map config loads; ``train_log.json`` and ``loss_curve.png``
-record the run.
+function of ``i`` (:func:`param_schedulers`). ``CheckpointHook`` saves the Runner's state
+(``<work_dir>/iter_<i>.pth``, ``last_checkpoint``) every ``checkpoint_interval`` iterations and
+a restarted run resumes from it; ``LoggerHook`` writes the loss every ``log_interval``
+iterations to ``<work_dir>/<timestamp>/vis_data/scalars.json``. The finished model (network,
+memories, normalisation) is ``<work_dir>/synthseg.pth``, a state dict that ``checkpoint=`` in
+an anomaly-map config loads; ``train_log.json`` and ``loss_curve.png`` sum the run up.
 """
-import io
 import json
 import logging
-import math
-import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+from mmengine.dist import is_main_process
+from mmengine.runner import Runner
 from tqdm import tqdm
 
 from agssp.anomaly.image_input import ImageReadError, load_model_input
-from agssp.anomaly.synthseg.losses import segmentation_loss
-from agssp.anomaly.synthseg.model import SynthSeg, aspect_input_size, standardised_grey
-from agssp.anomaly.synthseg.synthetic import SyntheticDefects
-from agssp.core.fileio import atomic_write_bytes, atomic_write_json
 from agssp.anomaly.registry import ANOMALY_MODELS
+from agssp.anomaly.synthseg.fit_hook import CURVE_FILE, MODEL_FILE, SynthSegFitHook
+from agssp.anomaly.synthseg.model import SynthSeg, aspect_input_size
+from agssp.anomaly.synthseg.runner_model import SynthSegTrainModel
+from agssp.anomaly.synthseg.synthetic_dataset import SyntheticDefectDataset, one_batch_per_item
+from agssp.compat import distributed_backend
+from agssp.core.fileio import atomic_write_json
 
 logger = logging.getLogger('agssp')
 
-STATE_FILE = 'train_state.pth'
-MODEL_FILE = 'synthseg.pth'
 LOG_FILE = 'train_log.json'
-CURVE_FILE = 'loss_curve.png'
+LAST_CHECKPOINT = 'last_checkpoint'
+__all__ = ['TrainSettings', 'param_schedulers', 'train_synthseg', 'train_from_config',
+           'load_training_images', 'median_aspect', 'read_image_list', 'MODEL_FILE',
+           'CURVE_FILE', 'LOG_FILE', 'LAST_CHECKPOINT']
 
 
 @dataclass
@@ -64,13 +68,18 @@ class TrainSettings:
                              f'{self.warmup_ratio}')
 
 
-def learning_rate(settings: TrainSettings, iteration: int) -> float:
-    """Linear warm-up, then cosine decay to 1% of ``lr``."""
+def param_schedulers(settings: TrainSettings) -> list:
+    """mmengine param schedulers (per iteration) of the learning rate: linear warm-up from
+    ``lr / warmup`` to ``lr`` over the first ``warmup = max(1, warmup_ratio * iterations)``
+    iterations, then cosine decay to 1% of ``lr`` at the last iteration."""
     warmup = max(1, int(settings.warmup_ratio * settings.iterations))
-    if iteration < warmup:
-        return settings.lr * (iteration + 1) / warmup
-    t = (iteration - warmup) / max(1, settings.iterations - warmup)
-    return settings.lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * t)))
+    cosine = dict(type='CosineAnnealingLR', eta_min=0.01 * settings.lr, by_epoch=False,
+                  begin=warmup, end=max(settings.iterations, warmup + 1),
+                  T_max=max(1, settings.iterations - warmup))
+    if warmup == 1:
+        return [cosine]
+    return [dict(type='LinearLR', start_factor=1 / warmup, end_factor=1.0, by_epoch=False,
+                 begin=0, end=warmup), cosine]
 
 
 def load_training_images(paths: Sequence, input_size, progress: bool = True):
@@ -114,53 +123,6 @@ def median_aspect(paths: Sequence) -> float:
     return float(np.median(ratios))
 
 
-def synthetic_batch(images: np.ndarray, iteration: int, settings: TrainSettings,
-                    defects: SyntheticDefects,
-                    out_stride: int) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Network input (B, 1, H, W) and soft target (B, 1, H/s, W/s) of one iteration."""
-    rng = np.random.default_rng([settings.seed, iteration])
-    picks = rng.choice(len(images), settings.batch_size, replace=len(images) < settings.batch_size)
-    inputs, masks = [], []
-    for index in picks:
-        image = images[index].astype(np.float32)
-        if rng.random() < 0.5:
-            image = image[:, ::-1]
-        if rng.random() < 0.5:
-            image = image[::-1]
-        changed, mask = defects(np.ascontiguousarray(image), rng, images)
-        inputs.append(changed)
-        masks.append(mask)
-    x = standardised_grey(torch.from_numpy(np.stack(inputs))[:, None])
-    target = F.avg_pool2d(torch.from_numpy(np.stack(masks)).float()[:, None], out_stride)
-    return x, target
-
-
-def _save_torch(path: Path, obj) -> None:
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    atomic_write_bytes(path, buf.getvalue())
-
-
-def _save_curve(path: Path, losses: List[float]) -> None:
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(5, 3), dpi=100)
-    steps = np.arange(1, len(losses) + 1)
-    ax.plot(steps, losses, lw=0.6, alpha=0.4, label='iteration')
-    window = max(1, len(losses) // 30)
-    smooth = np.convolve(losses, np.ones(window) / window, mode='valid')
-    ax.plot(steps[window - 1:], smooth, lw=1.5, label=f'mean of {window}')
-    ax.set_xlabel('iteration')
-    ax.set_ylabel('loss')
-    ax.legend()
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format='png')
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
-
-
 BOOKKEEPING = ('num_threads', 'checkpoint_interval', 'log_interval')
 
 
@@ -172,73 +134,76 @@ def _state_key(settings: TrainSettings, net: torch.nn.Module, num_images: int) -
     return dict(settings=shaping, net=shapes, num_images=int(num_images))
 
 
-def train_synthseg(model: SynthSeg, images: np.ndarray, work_dir, settings: TrainSettings,
-                   resume: bool = True, progress: bool = True, extra_log: Optional[dict] = None
-                   ) -> dict:
-    """Train ``model`` on grey uint8 ``images`` (N, H, W), fit it, save it; returns the log."""
-    work_dir = Path(work_dir)
-    work_dir.mkdir(parents=True, exist_ok=True)
+def build_runner(model: SynthSeg, images: np.ndarray, work_dir, settings: TrainSettings,
+                 resume: bool = True, custom_hooks: Sequence = (),
+                 visualizer: Optional[dict] = None, launcher: str = 'none',
+                 cfg=None) -> Runner:
+    """The Runner that trains ``model`` on grey uint8 ``images`` (N, H, W) into ``work_dir``.
+
+    ``custom_hooks`` and ``visualizer`` (e.g. a ``TensorboardVisBackend``) are added as in any
+    mmengine config; ``launcher='pytorch'`` trains in the processes ``torchrun`` started.
+    """
     if images.shape[1:] != tuple(model.input_size):
         raise ValueError(f'images are {images.shape[1:]}, the model expects {model.input_size}')
-    defects = SyntheticDefects(**settings.synthetic)
-    net = model.net
-    optimizer = torch.optim.AdamW(net.parameters(), lr=settings.lr,
-                                  weight_decay=settings.weight_decay)
-    key = _state_key(settings, net, len(images))
-    start, losses, seconds, cpu_seconds = 0, [], 0.0, 0.0
-    state_path = work_dir / STATE_FILE
-    if resume and state_path.is_file():
-        state = torch.load(state_path, map_location='cpu', weights_only=True)
-        if state['key'] != key:
-            raise ValueError(f'{state_path}: saved for other settings or images; remove it or '
-                             'train into another work dir')
-        net.load_state_dict(state['net'])
-        optimizer.load_state_dict(state['optimizer'])
-        start, losses = state['iteration'], list(state['losses'])
-        seconds, cpu_seconds = state['seconds'], state['cpu_seconds']
-        logger.info('resumed from %s at iteration %d', state_path, start)
-    net.train()
-    began = time.perf_counter() - seconds
-    cpu_began = time.process_time() - cpu_seconds
-    bar = tqdm(range(start, settings.iterations), initial=start, total=settings.iterations,
-               desc='training', unit='it', disable=not progress, dynamic_ncols=True)
-    for iteration in bar:
-        x, target = synthetic_batch(images, iteration, settings, defects, net.out_stride)
-        for group in optimizer.param_groups:
-            group['lr'] = learning_rate(settings, iteration)
-        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=settings.bf16):
-            logits = net(x)['logits']
-        loss = segmentation_loss(logits.float(), target)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        losses.append(float(loss.detach()))
-        bar.set_postfix(loss=f'{np.mean(losses[-settings.log_interval:]):.3f}')
-        done = iteration + 1
-        if done % settings.log_interval == 0:
-            logger.info('iteration %d/%d loss %.4f', done, settings.iterations,
-                        np.mean(losses[-settings.log_interval:]))
-        if done % settings.checkpoint_interval == 0 or done == settings.iterations:
-            _save_torch(state_path, dict(key=key, net=net.state_dict(),
-                                         optimizer=optimizer.state_dict(), iteration=done,
-                                         losses=losses, seconds=time.perf_counter() - began,
-                                         cpu_seconds=time.process_time() - cpu_began))
-    train_seconds = time.perf_counter() - began
-    fit_began = time.perf_counter()
-    model.eval()
-    model.fit(torch.from_numpy(images)[:, None])
-    fit_seconds = time.perf_counter() - fit_began
-    cpu_seconds = time.process_time() - cpu_began
-    _save_torch(work_dir / MODEL_FILE, model.state_dict())
-    log = dict(settings=asdict(settings), images=int(len(images)), iterations=len(losses),
-               train_seconds=round(train_seconds, 1), fit_seconds=round(fit_seconds, 1),
-               total_seconds=round(train_seconds + fit_seconds, 1),
-               cpu_seconds=round(cpu_seconds, 1), threads=torch.get_num_threads(),
-               final_loss=float(np.mean(losses[-settings.log_interval:])), losses=losses,
+    fit = SynthSegFitHook(images, _state_key(settings, model.net, len(images)), resumed=resume)
+    dataset = SyntheticDefectDataset(images, settings.iterations, settings.batch_size,
+                                     settings.seed, model.net.out_stride, settings.synthetic)
+    distributed = {}
+    if launcher != 'none':
+        distributed = dict(env_cfg=dict(dist_cfg=dict(backend=distributed_backend())))
+        if not torch.cuda.is_available():
+            distributed['model_wrapper_cfg'] = dict(type='MMDistributedDataParallel',
+                                                    device_ids=None, broadcast_buffers=False)
+    return Runner(
+        model=SynthSegTrainModel(model, bf16=settings.bf16),
+        work_dir=str(work_dir),
+        # Unique: mmengine keeps one logger and visualizer per experiment name and process.
+        experiment_name=f'synthseg_{uuid.uuid4().hex[:8]}',
+        train_dataloader=dict(dataset=dataset, sampler=dict(type='DefaultSampler', shuffle=False),
+                              batch_size=1, num_workers=0, collate_fn=one_batch_per_item),
+        train_cfg=dict(type='IterBasedTrainLoop', max_iters=settings.iterations),
+        optim_wrapper=dict(type='OptimWrapper', optimizer=dict(
+            type='AdamW', lr=settings.lr, weight_decay=settings.weight_decay)),
+        param_scheduler=param_schedulers(settings),
+        default_hooks=dict(
+            timer=dict(type='IterTimerHook'),
+            logger=dict(type='LoggerHook', interval=settings.log_interval),
+            param_scheduler=dict(type='ParamSchedulerHook'),
+            checkpoint=dict(type='CheckpointHook', by_epoch=False,
+                            interval=settings.checkpoint_interval, max_keep_ckpts=2),
+            sampler_seed=dict(type='DistSamplerSeedHook')),
+        custom_hooks=[fit, *custom_hooks],
+        log_processor=dict(by_epoch=False, window_size=settings.log_interval),
+        visualizer=visualizer,
+        randomness=dict(seed=settings.seed),
+        resume=resume,
+        launcher=launcher,
+        default_scope='mmengine',
+        cfg=cfg,
+        **distributed)
+
+
+def train_synthseg(model: SynthSeg, images: np.ndarray, work_dir, settings: TrainSettings,
+                   resume: bool = True, extra_log: Optional[dict] = None, **runner_options
+                   ) -> dict:
+    """Train ``model`` on grey uint8 ``images`` (N, H, W) with :func:`build_runner`, fit it,
+    save it; returns the summary also written to ``train_log.json``."""
+    runner = build_runner(model, images, work_dir, settings, resume=resume, **runner_options)
+    runner.train()
+    fit = next(h for h in runner.hooks if isinstance(h, SynthSegFitHook))
+    run = fit.summary
+    losses = run['losses']
+    log = dict(settings=asdict(settings), images=int(len(images)), iterations=run['iterations'],
+               train_seconds=round(run['train_seconds'], 1),
+               fit_seconds=round(run['fit_seconds'], 1),
+               total_seconds=round(run['train_seconds'] + run['fit_seconds'], 1),
+               cpu_seconds=round(run['cpu_seconds'], 1), threads=torch.get_num_threads(),
+               final_loss=losses[-1] if losses else None, loss_steps=run['loss_steps'],
+               losses=losses, log_dir=str(runner.log_dir),
                score_centre=model.score_centre.tolist(), score_scale=model.score_scale.tolist(),
                model=model.settings(), **(extra_log or {}))
-    atomic_write_json(work_dir / LOG_FILE, log, indent=1)
-    _save_curve(work_dir / CURVE_FILE, losses)
+    if is_main_process():
+        atomic_write_json(Path(work_dir) / LOG_FILE, log, indent=1)
     return log
 
 
@@ -255,11 +220,13 @@ def read_image_list(list_file, img_dir) -> List[Path]:
 
 
 def train_from_config(cfg, paths: Sequence, work_dir, resume: bool = True,
-                      progress: bool = True) -> dict:
+                      progress: bool = True, launcher: str = 'none') -> dict:
     """Seed, build ``cfg.model``, load ``paths``, train with ``cfg.train``; returns the log.
 
     With ``model.aspect='keep'`` the model's input size is set from the pool's median aspect
     ratio (:func:`median_aspect`, :func:`aspect_input_size`) before the images are loaded.
+    ``cfg.custom_hooks`` and ``cfg.visualizer``, when given, go to the Runner
+    (:func:`build_runner`).
 
     ``train.num_threads`` applies while training only; the caller's thread count is restored.
     """
@@ -281,8 +248,9 @@ def train_from_config(cfg, paths: Sequence, work_dir, resume: bool = True,
         images, skipped = load_training_images(paths, model.input_size, progress)
         logger.info('%d training images (%d skipped)', len(images), len(skipped))
         return train_synthseg(model, images, work_dir, settings, resume=resume,
-                              progress=progress,
                               extra_log=dict(skipped=[dict(image=p, reason=r)
-                                                      for p, r in skipped]))
+                                                      for p, r in skipped]),
+                              custom_hooks=list(cfg.get('custom_hooks', [])),
+                              visualizer=cfg.get('visualizer'), launcher=launcher, cfg=cfg)
     finally:
         torch.set_num_threads(threads)

@@ -149,7 +149,7 @@ def test_testing_in_the_training_process_gives_what_test_py_gives(tmp_path):
                 val_img_dir=str(tmp_path / 'val' / 'images') + '/',
                 test_img_dir=str(tmp_path / 'test' / 'images') + '/')
     ft = dict(config='configs/finetune/yolo/yolov8_s_cspdarknet_baseline.py', img_scale=(64, 64),
-              epochs=2, close_mosaic_epochs=1, val_interval=1, batch_size=2, num_workers=0)
+              epochs=1, val_interval=1, batch_size=2, num_workers=0)
     run = tmp_path / 'run'
     cfg = AgsspPipeline(Config(dict(finetune=ft)), tmp_path).finetune_config(info, ft, run, 0, None)
     config = dump_stage_config(cfg, run / 'config.py')

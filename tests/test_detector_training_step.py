@@ -1,7 +1,7 @@
 """One training iteration of each detector family, AGDP and fine-tuning, on a 128 px image.
 
-The configs run as written (--img-size 128 through the adapter, one process; YOLOv8 with its stage-2 pipeline,
-as Mosaic's random crop can drop the only box): pseudo boxes or COCO boxes reach the losses,
+The configs run as written (--img-size 128 through the adapter, one process; YOLOv8 with its
+stage-2 pipeline, as Mosaic's random crop can drop the only box): pseudo boxes or COCO boxes reach the losses,
 AGDP moves the neck but not the frozen backbone, and fine-tuning moves the later backbone
 stages but not the frozen first ones.
 """

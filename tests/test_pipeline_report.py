@@ -1,7 +1,8 @@
 """The pipeline report's text: maps and pseudo-box figures as tables and sentences, the best run."""
+import json
 import math
 
-from agssp.pipeline.report import best_run, maps_text, pseudo_boxes_text
+from agssp.pipeline.report import best_run, maps_text, pseudo_boxes_text, validation_scores
 
 INFO = dict(num_unlabelled=24, sources=['brushed', 'cast'])
 
@@ -53,8 +54,19 @@ def test_pseudo_boxes_text_pooled_and_per_image_thresholds():
     assert 'Threshold: `otsu` (), per image.' in otsu
 
 
-def test_best_run_ignores_nan_and_breaks_ties_on_map():
-    runs = dict(scratch_seed0=dict(overall=dict(mAP50=math.nan, mAP=0.1)),
-                agssp_seed0=dict(overall=dict(mAP50=0.2, mAP=0.05)),
-                agssp_seed1=dict(overall=dict(mAP50=0.2, mAP=0.07)))
-    assert best_run(runs) == 'agssp_seed1'
+def test_best_run_is_chosen_on_validation_ignores_nan_and_breaks_ties_on_map(tmp_path):
+    def record(step, map50, map_):
+        return {'step': step, 'coco/bbox_mAP_50': map50, 'coco/bbox_mAP': map_}
+    validations = dict(scratch_seed0=[record(1, math.nan, 0.1)],
+                       agssp_seed0=[record(1, 0.2, 0.05)],
+                       agssp_seed1=[record(1, 0.1, 0.3), record(2, 0.2, 0.07)])
+    for name, records in validations.items():
+        log = tmp_path / name / '20261202_000000' / 'vis_data' / 'scalars.json'
+        log.parent.mkdir(parents=True)
+        log.write_text('\n'.join(json.dumps(r) for r in records) + '\n')
+    # the test split's figures (overall) would pick scratch_seed0: they decide nothing here
+    runs = {name: dict(overall=dict(mAP50=0.9 if name == 'scratch_seed0' else 0.1, mAP=0.1))
+            for name in validations}
+    scores = validation_scores(tmp_path, runs)
+    assert scores['agssp_seed1'] == (0.2, 0.07)
+    assert best_run(scores) == 'agssp_seed1'

@@ -19,11 +19,12 @@ import torch
 
 import agssp.datasets  # noqa: F401  (registration)
 import agssp.models  # noqa: F401  (registration)
-from agssp.engine import load_config
 from agssp.core.fileio import atomic_write_json
 from agssp.core.training_logs import read_scalars_file
+from agssp.engine import load_config
+from agssp.evaluation.map_alignment import (build_model_for_alignment, collate_fn_of,
+                                            heldout_dataset_cfg, measure_alignment)
 from agssp.visualization.alignment import save_activation_figure, save_loss_curve
-from agssp.evaluation.map_alignment import (build_model_for_alignment, collate_fn_of, heldout_dataset_cfg, measure_alignment)
 
 
 def main(argv=None):

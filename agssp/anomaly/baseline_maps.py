@@ -5,7 +5,8 @@
 - ``local_contrast``: the absolute deviation of each pixel from its local median, smoothed and
   stored at a quarter of the image size. A crude image-derived map with no learning at all.
 
-Maps are written as float16 ``.npy`` files mirroring the image paths (:mod:`agssp.core.anomaly_maps`).
+Maps are written as float16 ``.npy`` files mirroring the image paths
+(:mod:`agssp.core.anomaly_maps`).
 """
 import logging
 from pathlib import Path

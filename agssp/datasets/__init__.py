@@ -1,2 +1,3 @@
-"""Registered datasets and transforms (mmdet / mmyolo / mmpretrain); converters in :mod:`.converters`."""
+"""Registered datasets and transforms (mmdet / mmyolo / mmpretrain); the converters are in
+:mod:`.converters`."""
 from agssp.datasets import anomaly_map_dataset, strict_coco, transforms  # noqa: F401

@@ -14,6 +14,7 @@ from agssp.core.coco import coco_xyxy
 from agssp.core.images import list_images
 from agssp.core.training_logs import read_scalars
 from agssp.evaluation.detection_metrics import PER_CLASS_AP
+from agssp.evaluation.results_table import MAP, MAP50, RunSkipped, best_validation, read_validations
 from agssp.pipeline.config_edit import REPO_ROOT
 from agssp.pipeline.splits import held_out_split
 from agssp.pipeline.stage_runner import DONE_FILE
@@ -205,13 +206,24 @@ def pseudo_boxes_text(summary) -> str:
     return '\n'.join(lines).rstrip()
 
 
-def best_run(runs: dict) -> str:
-    """The fine-tuning run with the highest held-out mAP@0.5 (then mAP@0.5:0.95)."""
-    def key(name):
-        overall = runs[name]['overall']
-        return tuple(-math.inf if v is None or math.isnan(v) else v
-                     for v in (overall['mAP50'], overall['mAP']))
-    return max(runs, key=key)
+def validation_scores(finetune_dir, runs) -> dict:
+    """Each run's best validation ``(mAP@0.5, mAP@0.5:0.95)``: what picked its checkpoint (NaN
+    when its log holds none)."""
+    scores = {}
+    for name in runs:
+        try:
+            best = best_validation(read_validations(Path(finetune_dir) / name))
+            scores[name] = (best[MAP50], best.get(MAP, math.nan))
+        except RunSkipped:
+            scores[name] = (math.nan, math.nan)
+    return scores
+
+
+def best_run(scores: dict) -> str:
+    """The run with the highest validation mAP@0.5 (then mAP@0.5:0.95; NaN ranks last): the
+    test split decides nothing, not even which model the report recommends."""
+    return max(scores, key=lambda name: tuple(-math.inf if v is None or math.isnan(v) else v
+                                              for v in scores[name]))
 
 
 def splits_text(info) -> str:
@@ -227,9 +239,10 @@ def splits_text(info) -> str:
 
 
 def infer_command(pipeline, runs, info, score_thr):
-    """``(run name, command)``: ``tools/infer.py`` on the best run's config dump and checkpoint,
+    """``(run name, command)``: ``tools/infer.py`` on the config dump and checkpoint of the run
+    best on validation (:func:`best_run`),
     over the held-out images (absolute paths: it runs from any folder)."""
-    name = best_run(runs)
+    name = best_run(validation_scores(pipeline.stage_dir('finetune'), runs))
     paths = [REPO_ROOT / 'tools' / 'infer.py', pipeline.stage_dir('finetune') / name / 'config.py',
              runs[name]['checkpoint'], held_out_split(info)[1]]
     args = [sys.executable, *(str(Path(p).resolve()) for p in paths),
@@ -353,7 +366,7 @@ def write_report(pipeline, out: Path) -> dict:
     if runs:
         name, command = infer_command(pipeline, runs, info, MIN_SCORE)
         md += ['## Running the best model', '',
-               f'The best fine-tuning run by held-out mAP@0.5 is `{name}`. Its detector on the '
+               f'The best fine-tuning run by validation mAP@0.5 is `{name}`. Its detector on the '
                f'held-out images (predictions.json and drawn images in `infer_{name}/` of the '
                f'work dir; any image, folder or glob in place of the folder):', '',
                '```bash', command, '```', '']

@@ -1,7 +1,7 @@
 """A detection dataset whose boxes are pseudo-defect boxes made from anomaly maps on the fly.
 
-It serves AGDP without an export step: the same rule (:func:`agssp.pseudo_boxes.rule.map_to_boxes`), the
-same threshold (computed once per map set and cached beside the maps) and the same per-image
+It serves AGDP without an export step: the same rule
+(:func:`agssp.pseudo_boxes.rule.map_to_boxes`), the same threshold (computed once per map set and cached beside the maps) and the same per-image
 job as ``tools/anomaly_maps_to_coco.py``. Registered in mmdet and mmyolo as
 ``PseudoBoxDataset``; in training it hands itself to the pipeline, so mmyolo's Mosaic/MixUp work.
 

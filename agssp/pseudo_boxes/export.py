@@ -5,8 +5,8 @@ The export tool (``tools/anomaly_maps_to_coco.py``) and the on-the-fly dataset
 :func:`resolve_threshold` and :func:`iter_image_boxes`, so they give the same boxes.
 
 Maps mirror the images (:mod:`agssp.core.anomaly_maps`). The dataset-level threshold
-(:func:`agssp.pseudo_boxes.thresholds.mean_max_thresholds`, per source or pooled) comes from every map
-under the map folder (the map set): one streaming pass records each map's minimum and maximum,
+(:func:`agssp.pseudo_boxes.thresholds.mean_max_thresholds`, per source or pooled) comes from
+every map under the map folder (the map set): one streaming pass records each map's minimum and maximum,
 cached in ``<maps>/.pseudo_box_threshold.json`` with a fingerprint of the map files (relative
 paths, sizes, modification times), so a changed map set recomputes it.
 """
@@ -122,8 +122,8 @@ def resolve_threshold(map_dir, threshold_cfg=None, use_cache=True, progress=Fals
     Returns ``dict(cfg=..., value=float or None, ...)``. ``value`` is the one threshold of every
     image (``group='pool'``), ``None`` for per-image or per-source thresholds. For ``mean_max``
     the plan adds ``by_source`` (threshold per source), ``scale`` (the one used), ``groups``
-    (:func:`agssp.pseudo_boxes.thresholds.mean_max_thresholds`), ``n_maps``, ``n_failed``, ``failed``
-    and ``from_cache``.
+    (:func:`agssp.pseudo_boxes.thresholds.mean_max_thresholds`), ``n_maps``, ``n_failed``,
+    ``failed`` and ``from_cache``.
     """
     cfg = threshold_cfg_with_defaults(threshold_cfg)
     if not is_dataset_level(cfg):

@@ -17,7 +17,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from agssp.engine.backbone_export import (TARGETS, BackboneExportError, compare_with_backbone, export_backbone, load_agbp_state_dict, save_backbone_checkpoint)
+from agssp.engine.backbone_export import (TARGETS, BackboneExportError, compare_with_backbone,
+                                          export_backbone, load_agbp_state_dict,
+                                          save_backbone_checkpoint)
 
 
 def build_config_backbone(config_path):

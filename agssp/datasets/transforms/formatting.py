@@ -1,4 +1,5 @@
-"""Packing the anomaly map into the data sample (field :data:`~agssp.core.anomaly_maps.ANOMALY_MAP_FIELD`)."""
+"""Packing the anomaly map into the data sample (the field
+:data:`~agssp.core.anomaly_maps.ANOMALY_MAP_FIELD`)."""
 import numpy as np
 import torch
 from mmpretrain.datasets.transforms import PackInputs

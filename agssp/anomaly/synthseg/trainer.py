@@ -11,6 +11,7 @@ iterations to ``<work_dir>/<timestamp>/vis_data/scalars.json``. The finished mod
 memories, normalisation) is ``<work_dir>/synthseg.pth``, a state dict that ``checkpoint=`` in
 an anomaly-map config loads; ``train_log.json`` and ``loss_curve.png`` sum the run up.
 """
+import copy
 import json
 import logging
 import uuid
@@ -20,6 +21,7 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 import torch
+from mmengine.config import Config
 from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 from tqdm import tqdm
@@ -148,12 +150,11 @@ def build_runner(model: SynthSeg, images: np.ndarray, work_dir, settings: TrainS
     fit = SynthSegFitHook(images, _state_key(settings, model.net, len(images)), resumed=resume)
     dataset = SyntheticDefectDataset(images, settings.iterations, settings.batch_size,
                                      settings.seed, model.net.out_stride, settings.synthetic)
-    distributed = {}
-    if launcher != 'none':
-        distributed = dict(env_cfg=dict(dist_cfg=dict(backend=distributed_backend())))
-        if not torch.cuda.is_available():
-            distributed['model_wrapper_cfg'] = dict(type='MMDistributedDataParallel',
-                                                    device_ids=None, broadcast_buffers=False)
+    # The Runner records this config and reads its model wrapper from it.
+    cfg = copy.deepcopy(cfg) if isinstance(cfg, Config) else Config(dict(cfg or {}))
+    if launcher != 'none' and not torch.cuda.is_available():
+        cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None,
+                                     broadcast_buffers=False)
     return Runner(
         model=SynthSegTrainModel(model, bf16=settings.bf16),
         work_dir=str(work_dir),
@@ -180,7 +181,7 @@ def build_runner(model: SynthSeg, images: np.ndarray, work_dir, settings: TrainS
         launcher=launcher,
         default_scope='mmengine',
         cfg=cfg,
-        **distributed)
+        env_cfg=dict(dist_cfg=dict(backend=distributed_backend())))
 
 
 def train_synthseg(model: SynthSeg, images: np.ndarray, work_dir, settings: TrainSettings,

@@ -264,6 +264,9 @@ def test_training_resumes_after_a_kill_and_refuses_other_settings(tmp_path):
     with pytest.raises(ValueError, match='other settings'):
         train_synthseg(tiny_model(), images, tmp_path / 'killed', tiny_settings(iterations=6,
                                                                                   lr=1e-3))
+    with pytest.raises(ValueError, match='other settings'):  # same network, another input size
+        train_synthseg(tiny_model(input_size=(64, 32)), images[:, :, :32], tmp_path / 'killed',
+                       settings)
 
 
 def test_train_tool_on_a_folder(tmp_path):

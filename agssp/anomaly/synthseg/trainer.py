@@ -128,12 +128,14 @@ def median_aspect(paths: Sequence) -> float:
 BOOKKEEPING = ('num_threads', 'checkpoint_interval', 'log_interval')
 
 
-def _state_key(settings: TrainSettings, net: torch.nn.Module, num_images: int) -> dict:
+def _state_key(settings: TrainSettings, net: torch.nn.Module, images: np.ndarray) -> dict:
     """What a saved training state must match to be resumed: the settings that shape training,
-    the network's parameter shapes and the number of images."""
+    the network's parameter shapes, the number of images and their size (the input size, which
+    the aspect choice may change while the network stays the same)."""
     shaping = {k: v for k, v in asdict(settings).items() if k not in BOOKKEEPING}
     shapes = {name: list(p.shape) for name, p in net.state_dict().items()}
-    return dict(settings=shaping, net=shapes, num_images=int(num_images))
+    return dict(settings=shaping, net=shapes, num_images=int(len(images)),
+                input_size=[int(v) for v in images.shape[1:3]])
 
 
 def build_runner(model: SynthSeg, images: np.ndarray, work_dir, settings: TrainSettings,
@@ -147,7 +149,7 @@ def build_runner(model: SynthSeg, images: np.ndarray, work_dir, settings: TrainS
     """
     if images.shape[1:] != tuple(model.input_size):
         raise ValueError(f'images are {images.shape[1:]}, the model expects {model.input_size}')
-    fit = SynthSegFitHook(images, _state_key(settings, model.net, len(images)), resumed=resume)
+    fit = SynthSegFitHook(images, _state_key(settings, model.net, images), resumed=resume)
     dataset = SyntheticDefectDataset(images, settings.iterations, settings.batch_size,
                                      settings.seed, model.net.out_stride, settings.synthetic)
     # The Runner records this config and reads its model wrapper from it.

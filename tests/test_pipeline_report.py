@@ -2,7 +2,8 @@
 import json
 import math
 
-from agssp.pipeline.report import best_run, maps_text, pseudo_boxes_text, validation_scores
+from agssp.pipeline.report import (best_run, maps_text, pseudo_boxes_text, splits_text,
+                                   validation_scores)
 
 INFO = dict(num_unlabelled=24, sources=['brushed', 'cast'])
 
@@ -70,3 +71,11 @@ def test_best_run_is_chosen_on_validation_ignores_nan_and_breaks_ties_on_map(tmp
     scores = validation_scores(tmp_path, runs)
     assert scores['agssp_seed1'] == (0.2, 0.07)
     assert best_run(scores) == 'agssp_seed1'
+
+
+def test_splits_sentence_says_when_validation_is_also_the_test_split():
+    info = dict(num_train=8, num_val=4, val_ann='val.json', test_ann='val.json', num_test=4)
+    assert 'no separate test split' in splits_text(info)
+    info.update(test_ann='test.json', num_test=6)
+    text = splits_text(info)
+    assert 'validation split (4 images)' in text and 'test split (6 images)' in text

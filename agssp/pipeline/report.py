@@ -232,6 +232,11 @@ def splits_text(info) -> str:
     if 'test_ann' not in info:
         return (f'This run predates the validation/test protocol: its {info["num_val"]} '
                 'held-out images both picked the checkpoint and scored it.')
+    if info['test_ann'] == info['val_ann']:
+        return (f'Labelled training images: {info["num_train"]} (first seed). This data has no '
+                f'separate test split: its {info["num_val"]} held-out images both pick each '
+                "run's checkpoint and score it, so the figures are optimistic (the demo shows "
+                'the wiring; a test file kept apart gives the protocol).')
     return (f'Labelled training images: {info["num_train"]} (first seed); the best checkpoint '
             f'of each run is picked on the validation split ({info["num_val"]} images); the '
             f'test split ({num_test} images) is scored once, with that checkpoint, and only its '

@@ -10,6 +10,7 @@ from pathlib import Path
 from agssp.core.fileio import atomic_write_json
 from agssp.engine.detector_adapter import (set_batch_size, set_dataset, set_epochs, set_img_size,
                                            set_init)
+from agssp.engine.runner_setup import kept_checkpoint
 from agssp.pipeline.agbp_settings import set_init_checkpoint, set_num_sources
 from agssp.pipeline.config_edit import (REPO_ROOT, config_digest, dump_stage_config,
                                         load_stage_config)
@@ -238,8 +239,7 @@ class AgsspPipeline:
         """What fine-tuning arm ``arm`` starts from: ``dict(load_from=...)`` (a whole detector),
         ``dict(backbone=..., prefix=...)`` (a backbone checkpoint) or ``{}`` (scratch)."""
         if arm in ('agssp', 'random_boxes'):
-            last = self.stage_dir(ARMS[arm]) / 'last_checkpoint'
-            return dict(load_from=last.read_text().strip())
+            return dict(load_from=str(kept_checkpoint(self.stage_dir(ARMS[arm]), best=False)))
         if arm in ('agbp', 'cls'):
             return dict(backbone=str(self.stage_dir(ARMS[arm]) / 'backbone.pth'),
                         prefix='backbone.')

@@ -1,6 +1,5 @@
 """agssp: Anomaly-Guided Self-Supervised Pretraining as an OpenMMLab plugin package."""
 from pathlib import Path
-
 from setuptools import find_packages, setup
 
 

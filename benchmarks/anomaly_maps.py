@@ -30,8 +30,8 @@ import torch  # noqa: E402
 import agssp.anomaly  # noqa: E402,F401  (registration)
 from agssp.anomaly.build import build_anomaly_model  # noqa: E402
 from agssp.anomaly.image_input import load_model_input  # noqa: E402
-from agssp.anomaly.writer import generate_anomaly_maps  # noqa: E402
 from agssp.anomaly.registry import ANOMALY_MODELS  # noqa: E402
+from agssp.anomaly.writer import generate_anomaly_maps  # noqa: E402
 
 MAGNETIC_TILE = REPO.parent / 'shared' / 'data' / 'magnetic-tile'
 KEAD = dict(type='KeAD', knowledge='magnetic_tile', random_init=True, k_shot=0)

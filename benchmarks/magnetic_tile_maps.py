@@ -27,9 +27,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from agssp.evaluation.magnetic_tile_protocol import (magnetic_tile_protocol,  # noqa: E402
-                                                     write_split_folders)
 from agssp.core.fileio import atomic_write_bytes, atomic_write_json  # noqa: E402
+from agssp.evaluation.magnetic_tile_protocol import magnetic_tile_protocol  # noqa: E402
+from agssp.evaluation.magnetic_tile_protocol import write_split_folders
 
 DATA = REPO.parent / 'shared' / 'data' / 'magnetic-tile'
 METRICS = ('image_auroc', 'pixel_auroc', 'pixel_ap', 'aupro')

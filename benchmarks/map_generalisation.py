@@ -29,18 +29,17 @@ import numpy as np  # noqa: E402
 import agssp.anomaly  # noqa: E402,F401  (registration)
 from agssp.anomaly.baseline_maps import write_baseline_maps  # noqa: E402
 from agssp.anomaly.build import build_anomaly_model  # noqa: E402
-from agssp.core.images import list_images  # noqa: E402
 from agssp.anomaly.synthseg.trainer import MODEL_FILE, train_from_config  # noqa: E402
 from agssp.anomaly.writer import generate_anomaly_maps  # noqa: E402
+from agssp.core.fileio import atomic_write_json  # noqa: E402
+from agssp.core.images import list_images, read_mask  # noqa: E402
 from agssp.datasets.converters.labelme import parse_labelme  # noqa: E402
 from agssp.datasets.converters.masks import mask_to_boxes  # noqa: E402
-from agssp.core.images import read_mask
 from agssp.datasets.converters.voc import parse_voc_xml  # noqa: E402
 from agssp.engine import load_config  # noqa: E402
-from agssp.evaluation.anomaly_map_eval import (evaluate_map_folder,  # noqa: E402
-                                               load_manifest_scores)
+from agssp.evaluation.anomaly_map_eval import evaluate_map_folder  # noqa: E402
+from agssp.evaluation.anomaly_map_eval import load_manifest_scores  # noqa: E402
 from agssp.evaluation.box_quality import pseudo_box_quality  # noqa: E402
-from agssp.core.fileio import atomic_write_json  # noqa: E402
 from agssp.pseudo_boxes.export import export_pseudo_boxes_coco  # noqa: E402
 
 DATASETS = ('magnetic_tile', 'bsdata', 'neu_det')

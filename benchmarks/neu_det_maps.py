@@ -26,12 +26,12 @@ from PIL import Image  # noqa: E402
 import agssp.anomaly  # noqa: E402,F401  (registration)
 from agssp.anomaly.build import build_anomaly_model  # noqa: E402
 from agssp.anomaly.image_input import load_model_input  # noqa: E402
-from agssp.core.anomaly_maps import resize_map  # noqa: E402
 from agssp.anomaly.synthseg.trainer import MODEL_FILE, train_from_config  # noqa: E402
 from agssp.anomaly.writer import select_images  # noqa: E402
+from agssp.core.anomaly_maps import resize_map  # noqa: E402
+from agssp.core.fileio import atomic_write_bytes  # noqa: E402
 from agssp.datasets.converters.voc import parse_voc_xml  # noqa: E402
 from agssp.engine import load_config  # noqa: E402
-from agssp.core.fileio import atomic_write_bytes  # noqa: E402
 
 DATA = REPO.parent / 'shared' / 'data' / 'neu-det'
 PANEL = 128

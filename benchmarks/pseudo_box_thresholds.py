@@ -24,17 +24,17 @@ import cv2  # noqa: E402
 
 import agssp.anomaly  # noqa: E402,F401  (registration)
 from agssp.anomaly.build import build_anomaly_model  # noqa: E402
-from agssp.core.images import list_images  # noqa: E402
 from agssp.anomaly.synthseg.trainer import MODEL_FILE, train_from_config  # noqa: E402
 from agssp.anomaly.writer import generate_anomaly_maps  # noqa: E402
 from agssp.core.coco import CocoWriter  # noqa: E402
+from agssp.core.images import list_images  # noqa: E402
 from agssp.datasets.converters.masks import mask_to_boxes  # noqa: E402
 from agssp.engine import load_config  # noqa: E402
 from agssp.evaluation.box_quality import pseudo_box_quality  # noqa: E402
-from agssp.pseudo_boxes.thresholds import map_source  # noqa: E402
 from agssp.pipeline.config_edit import load_stage_config  # noqa: E402
 from agssp.pipeline.data_sources import prepare_data  # noqa: E402
 from agssp.pseudo_boxes.export import coco_by_source, export_pseudo_boxes_coco  # noqa: E402
+from agssp.pseudo_boxes.thresholds import map_source  # noqa: E402
 
 MODES = (('source', 'auto'), ('pool', 'auto'), ('source', 'unit'), ('pool', 'unit'))
 IOUS = (0.5, 0.3)

@@ -4,9 +4,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from mmengine.config import Config
-
 from agbp_helpers import CONFIG_DIR, one_training_step, tiny_config, write_tiny_agbp_data
+from mmengine.config import Config
 
 torch.set_num_threads(1)
 

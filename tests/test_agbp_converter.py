@@ -3,13 +3,13 @@ import importlib.util
 
 import pytest
 import torch
+from agbp_helpers import CONFIG_DIR
 from mmengine.config import Config, ConfigDict
 from mmengine.hub import get_config
 from mmengine.registry import MODELS, init_default_scope
 
 import agssp.datasets  # noqa: F401  (registration)
 import agssp.models  # noqa: F401  (registration)
-from agbp_helpers import CONFIG_DIR
 from agssp.engine.backbone_export import (BackboneExportError, compare_with_backbone,
                                           export_backbone, load_agbp_state_dict)
 

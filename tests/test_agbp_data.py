@@ -4,13 +4,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from agbp_helpers import write_tiny_agbp_data
 from mmcv.transforms import RandomFlip
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import DATASETS, TRANSFORMS
 
 import agssp.datasets  # noqa: F401  (registration)
 import agssp.models  # noqa: F401  (registration)
-from agbp_helpers import write_tiny_agbp_data
 from agssp.core.anomaly_maps import AnomalyMapError
 from agssp.datasets.anomaly_map_dataset import is_heldout
 from agssp.datasets.transforms import stack_anomaly_maps

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from agbp_helpers import CONFIG_DIR, tiny_config, write_tiny_agbp_data
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import Runner
 
-from agbp_helpers import CONFIG_DIR, tiny_config, write_tiny_agbp_data
 from agssp.engine import enable_amp, frozen_on_random_weights
 from agssp.engine.runner_setup import prepare_config
 from agssp.pipeline.agbp_settings import set_init_checkpoint, set_num_sources

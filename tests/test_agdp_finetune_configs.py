@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from detector_helpers import CONFIGS, tiny_config, write_tiny_coco, write_tiny_pseudo_box_data
 from mmengine.config import Config
 from mmengine.registry import DATASETS, init_default_scope
 
@@ -12,7 +13,6 @@ from agssp.datasets.converters.masks import masks_to_coco
 from agssp.datasets.converters.voc import voc_to_coco
 from agssp.datasets.strict_coco import ClassMismatchError
 from agssp.engine import adapt
-from detector_helpers import CONFIGS, tiny_config, write_tiny_coco, write_tiny_pseudo_box_data
 
 AGDP = sorted((CONFIGS / 'pretrain_agdp').glob('*.py'))
 FINETUNE = sorted(p for d in ('yolo', 'faster_rcnn', 'dino')

@@ -9,15 +9,15 @@ import importlib.util
 
 import pytest
 import torch
-from mmengine.hooks import Hook
-from mmengine.runner import Runner
-
 from agbp_helpers import one_training_step as agbp_training_step
 from agbp_helpers import tiny_config as tiny_agbp_config
 from agbp_helpers import write_tiny_agbp_data
-from agssp.engine.backbone_export import compare_with_backbone, load_agbp_state_dict
 from detector_helpers import (CONFIGS, REPO, build_detector, state_under, tiny_config,
                               write_tiny_coco, write_tiny_pseudo_box_data)
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+
+from agssp.engine.backbone_export import compare_with_backbone, load_agbp_state_dict
 
 pytestmark = pytest.mark.integration
 

@@ -8,13 +8,13 @@ import sys
 import time
 from pathlib import Path
 
+import anomaly_toy_model  # noqa: F401  (registers ToyLocalContrastMap)
 import cv2
 import numpy as np
 import pytest
 import torch
 
 import agssp.anomaly  # noqa: F401  (registration)
-import anomaly_toy_model  # noqa: F401  (registers ToyLocalContrastMap)
 from agssp.anomaly.build import build_anomaly_model, reference_paths
 from agssp.anomaly.manifest import JOURNAL_DIR
 from agssp.anomaly.writer import MapFolderMismatch, generate_anomaly_maps, rank_share, select_images

@@ -4,11 +4,11 @@ import importlib.util
 import json
 
 import pytest
+from detector_helpers import CONFIGS, REPO
 from mmengine.config import Config
 
 from agssp.engine import adapt
 from agssp.evaluation.results_table import describe_run
-from detector_helpers import CONFIGS, REPO
 
 NEU = ('crazing', 'inclusion', 'patches', 'pitted_surface', 'rolled-in_scale', 'scratches')
 

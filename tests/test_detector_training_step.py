@@ -9,7 +9,6 @@ import math
 
 import pytest
 import torch
-
 from detector_helpers import (build_detector, one_training_step, state_under, tiny_config,
                               write_tiny_coco, write_tiny_pseudo_box_data)
 

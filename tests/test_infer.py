@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from detector_helpers import REPO, build_detector, tiny_config
 
 from agssp.inference import collect_inputs, read_image, run_inference
-from detector_helpers import REPO, build_detector, tiny_config
 
 pytestmark = pytest.mark.integration
 

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from agssp.datasets.converters.labelme import (labelme_to_coco, parse_labelme,
-                                               write_polygon_masks)
+from agssp.datasets.converters.labelme import labelme_to_coco, parse_labelme, write_polygon_masks
 
 REPO = Path(__file__).resolve().parents[1]
 

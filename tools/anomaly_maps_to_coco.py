@@ -15,9 +15,9 @@ import logging
 import sys
 from pathlib import Path
 
-from agssp.visualization.boxes import draw_coco_sample
-from agssp.pseudo_boxes.rule import DEFAULT_BOX_CFG
 from agssp.pseudo_boxes.export import export_pseudo_boxes_coco
+from agssp.pseudo_boxes.rule import DEFAULT_BOX_CFG
+from agssp.visualization.boxes import draw_coco_sample
 
 
 def threshold_cfg_from_args(args) -> dict:

@@ -13,8 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from agssp.evaluation.results_table import collect_results, draw_results_png, to_csv, to_markdown
 from agssp.core.fileio import atomic_write_bytes
+from agssp.evaluation.results_table import collect_results, draw_results_png, to_csv, to_markdown
 
 
 def main(argv=None):

@@ -47,11 +47,11 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(levelname)s %(message)s')
+    from agssp.core.fileio import atomic_write_json
     from agssp.evaluation.anomaly_map_eval import (MAGNETIC_TILE, evaluate_map_folder,
                                                    load_manifest_scores)
     from agssp.evaluation.anomaly_metrics import DEFAULT_MAX_PIXELS, format_table, to_jsonable
     from agssp.visualization.map_overlays import save_overlays
-    from agssp.core.fileio import atomic_write_json
 
     preset = args.masks == MAGNETIC_TILE['masks']
     mask_root = args.img_dir if preset else args.masks

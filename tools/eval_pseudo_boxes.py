@@ -19,8 +19,8 @@ import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
-from agssp.evaluation.box_quality import SIZE_BUCKETS, pseudo_box_quality  # noqa: E402
 from agssp.core.fileio import atomic_write_json  # noqa: E402
+from agssp.evaluation.box_quality import SIZE_BUCKETS, pseudo_box_quality  # noqa: E402
 from agssp.pseudo_boxes.export import coco_by_source  # noqa: E402
 
 

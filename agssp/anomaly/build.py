@@ -15,9 +15,9 @@ import torch
 
 from agssp.anomaly.base import AnomalyMapModel
 from agssp.anomaly.image_input import load_model_input
+from agssp.anomaly.registry import ANOMALY_MODELS
 from agssp.anomaly.writer import image_class
 from agssp.core.images import list_images
-from agssp.anomaly.registry import ANOMALY_MODELS
 
 logger = logging.getLogger('agssp')
 

@@ -112,7 +112,7 @@ def enable_amp(cfg: Config) -> Config:
 
 def build_runner(args):
     """Build the Runner (or the config's own ``runner_type``) from parsed arguments."""
-    import agssp  # noqa: F401  (compat before any config is built; its custom_imports register)
+    import agssp  # noqa: F401  isort: skip (compat before any config is built)
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 

@@ -3,8 +3,8 @@ from agssp.anomaly.kead.memory import FewShotPatchMemory
 from agssp.anomaly.kead.model import KeAD, abnormal_probability, class_knowledge, load_clip
 from agssp.anomaly.kead.prompts import (ABNORMAL_STATES, AGSSP_TEMPLATES, NORMAL_STATES,
                                         REFERENCE_TEMPLATES, TEMPLATE_SETS, TEMPLATES, Knowledge,
-                                        available_knowledge, build_text_embeddings,
-                                        encode_ensemble, load_knowledge, resolve_templates)
+                                        available_knowledge, build_text_embeddings, encode_ensemble,
+                                        load_knowledge, resolve_templates)
 from agssp.anomaly.kead.surgery import SurgeryVisionTransformer, value_value_attention
 
 __all__ = [

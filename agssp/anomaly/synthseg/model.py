@@ -31,10 +31,10 @@ import torch
 import torch.nn.functional as F
 
 from agssp.anomaly.base import AnomalyMapModel
+from agssp.anomaly.registry import ANOMALY_MODELS
 from agssp.anomaly.synthseg.memory import LAYOUTS, GaussianMemory
 from agssp.anomaly.synthseg.texture import texture_channels, texture_features
 from agssp.anomaly.synthseg.torch_model import SynthSegNet
-from agssp.anomaly.registry import ANOMALY_MODELS
 
 logger = logging.getLogger('agssp')
 

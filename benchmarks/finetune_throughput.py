@@ -19,7 +19,6 @@ memory. ``--family swin`` runs YOLOv8-s Swin-B (w7) at a small size instead.
     python benchmarks/finetune_throughput.py --epochs 2 --quick   # fewer steps (run_all --quick)
 """
 import argparse
-import bisect
 import copy
 import resource
 import statistics
@@ -34,9 +33,9 @@ import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.hooks import Hook  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
-from mmengine.runner.utils import calc_dynamic_intervals  # noqa: E402
 
 import agssp.datasets  # noqa: E402,F401  (registration)
+from agssp.engine.detector_adapter import validation_epochs  # noqa: E402
 from agssp.pipeline.agssp_pipeline import AgsspPipeline  # noqa: E402
 from agssp.pipeline.data_sources import prepare_data  # noqa: E402
 
@@ -83,19 +82,6 @@ def pipeline_finetune_config(pipeline_config, family, work_dir, data_dir, option
     return cfg, ft, info
 
 
-def val_epochs(cfg) -> int:
-    """How many validation passes the config's epoch loop makes (mmengine's interval rule)."""
-    train_cfg = cfg.train_cfg
-    max_epochs, begin = train_cfg.max_epochs, train_cfg.get('val_begin', 1)
-    milestones, intervals = calc_dynamic_intervals(train_cfg.get('val_interval', 1),
-                                                   train_cfg.get('dynamic_intervals'))
-    count = 0
-    for epoch in range(1, max_epochs + 1):
-        interval = intervals[bisect.bisect(milestones, epoch + 1) - 1]
-        count += epoch >= begin and (epoch % interval == 0 or epoch == max_epochs)
-    return count
-
-
 def bare_step_rate(runner, batches, repeat) -> float:
     """Images/s of ``model.train_step`` on collated batches already in memory."""
     model = runner.model
@@ -113,7 +99,8 @@ def run(args):
     work = Path(args.work_dir) / args.family
     cfg, ft, info = pipeline_finetune_config(args.pipeline_config, args.family, work / 'run',
                                              Path(args.work_dir) / 'data', args.finetune_options)
-    stage_epochs, stage_vals = cfg.train_cfg.max_epochs, val_epochs(cfg)
+    stage_epochs, stage_vals = (cfg.train_cfg.max_epochs,
+                                  len(validation_epochs(cfg.train_cfg)))
     cfg.work_dir = str(work / 'run')
     cfg.train_cfg.max_epochs = args.epochs
     cfg.train_cfg.val_interval = args.epochs + 1

@@ -1,6 +1,5 @@
 """The pipeline's fine-tuning stage: the validation split picks, the test split is scored once;
 validation in batches predicts what one image at a time does."""
-import importlib.util
 import json
 import subprocess
 import sys
@@ -100,19 +99,6 @@ def test_batched_validation_predicts_what_single_images_do(tmp_path):
         assert len(scores) > 0, f'no predictions for {path}: the check would be vacuous'
         torch.testing.assert_close(batched[path][1], scores, atol=1e-4, rtol=1e-4)
         torch.testing.assert_close(batched[path][0], boxes, atol=1e-2, rtol=1e-4)
-
-
-def test_throughput_benchmark_counts_validations_as_mmengine_does():
-    path = Path(__file__).resolve().parents[1] / 'benchmarks' / 'finetune_throughput.py'
-    spec = importlib.util.spec_from_file_location('finetune_throughput', path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    cfg = Config(dict(train_cfg=dict(max_epochs=80, val_interval=10,
-                                     dynamic_intervals=[(75, 1)])))
-    # every 10th epoch up to 70, then (mmengine decides the interval for the next epoch) 74-80
-    assert bench.val_epochs(cfg) == 7 + 7
-    cfg = Config(dict(train_cfg=dict(max_epochs=24, val_interval=5)))
-    assert bench.val_epochs(cfg) == 4 + 1  # and the last epoch
 
 
 def test_each_arm_starts_from_its_own_stage_and_reaches_the_fine_tuning_config(tmp_path):

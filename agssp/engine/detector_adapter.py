@@ -5,10 +5,12 @@ settings in different keys; :func:`adapt` writes them all into a loaded config, 
 ``tools/train.py`` / ``tools/test.py`` options and the pipeline edit configs the same way and the
 dumped config shows what a run used.
 """
+import bisect
 import copy
 from pathlib import Path
 
 from mmengine.config import Config
+from mmengine.runner.utils import calc_dynamic_intervals
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DATASET_BASES = REPO_ROOT / 'configs' / '_base_' / 'datasets'
@@ -151,6 +153,21 @@ def _close_mosaic(cfg) -> int:
         if hook.get('type', '').endswith('PipelineSwitchHook'):
             return cfg.train_cfg.max_epochs - hook['switch_epoch']
     return 0
+
+
+def validation_epochs(train_cfg) -> list:
+    """The epochs after which an epoch-based ``train_cfg`` validates, by mmengine's
+    ``EpochBasedTrainLoop`` rule (``val_interval``, ``dynamic_intervals``, ``val_begin``, and
+    always the last epoch)."""
+    max_epochs, begin = int(train_cfg['max_epochs']), train_cfg.get('val_begin', 1)
+    milestones, intervals = calc_dynamic_intervals(train_cfg.get('val_interval', 1),
+                                                   train_cfg.get('dynamic_intervals'))
+    epochs = []
+    for epoch in range(1, max_epochs + 1):
+        interval = intervals[bisect.bisect(milestones, epoch + 1) - 1]
+        if epoch >= begin and (epoch % interval == 0 or epoch == max_epochs):
+            epochs.append(epoch)
+    return epochs
 
 
 def set_epochs(cfg, epochs, close_mosaic_epochs=None, val_interval=None) -> None:

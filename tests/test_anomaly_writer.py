@@ -205,3 +205,20 @@ def test_build_loads_checkpoint_and_fits_references(img_dir, tmp_path):
     assert [p.name for p in paths] == ['00.jpg', '03.jpg', '06.jpg']
     with pytest.raises(ValueError, match='holds only'):
         reference_paths(img_dir / 'free', 99)
+
+
+def test_reference_suffixes_leave_masks_beside_the_images_out(img_dir, tmp_path):
+    free = tmp_path / 'free'
+    free.mkdir()
+    for i in range(3):
+        (free / f'{i:02d}.jpg').write_bytes((img_dir / 'free' / f'{i:02d}.jpg').read_bytes())
+        cv2.imwrite(str(free / f'{i:02d}.png'), np.zeros((8, 8), np.uint8))  # a mask
+    assert len(reference_paths(free)) == 6  # every image suffix: the masks too
+    assert [p.name for p in reference_paths(free, suffixes=['.JPG'])] == [
+        '00.jpg', '01.jpg', '02.jpg']
+    model = build_anomaly_model(dict(model=dict(type='ToyLocalContrastMap'), reference_dir=free,
+                                     reference_suffixes=['.jpg']))
+    assert model.reference_mean is not None
+    with pytest.raises(ValueError, match='reference_dir is not'):
+        build_anomaly_model(dict(model=dict(type='ToyLocalContrastMap'),
+                                 reference_suffixes=['.jpg']))

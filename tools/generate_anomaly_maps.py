@@ -20,7 +20,7 @@ import torch  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.dist import get_dist_info  # noqa: E402
 
-METHOD_KEYS = ('model', 'checkpoint', 'reference_dir', 'reference_images')
+METHOD_KEYS = ('model', 'checkpoint', 'reference_dir', 'reference_images', 'reference_suffixes')
 
 
 def parse_args(argv=None):

@@ -4,8 +4,10 @@ Config keys: ``model=dict(type=...)`` (a name in ``agssp.registry.ANOMALY_MODELS
 ``checkpoint=None`` (a state dict file loaded with ``weights_only=True``; a dict holding
 ``state_dict`` is unwrapped), ``reference_dir=None`` and ``reference_images=None`` (few-shot
 methods: ``model.fit`` receives that many images of the folder, evenly spaced over its sorted
-list; None takes them all). Class-aware methods (KeAD) get that many images of each class, the
-first-level folders of ``reference_dir`` (``''``: images directly in it), with their classes.
+list; None takes them all), ``reference_suffixes=None`` (the image suffixes taken from
+``reference_dir``, e.g. ``['.jpg']`` where masks lie beside the images as ``.png``; None: every
+image suffix). Class-aware methods (KeAD) get that many images of each class, the first-level
+folders of ``reference_dir`` (``''``: images directly in it), with their classes.
 """
 import logging
 from pathlib import Path
@@ -33,10 +35,20 @@ def load_state_dict_file(model: torch.nn.Module, path) -> None:
     model.load_state_dict(state, strict=True)
 
 
-def reference_paths(reference_dir, count=None):
-    """``count`` images of ``reference_dir``, evenly spaced over its sorted list (all if None)."""
-    reference_dir = Path(reference_dir)
+def reference_images(reference_dir, suffixes=None) -> list:
+    """The sorted image paths of ``reference_dir`` (relative), only ``suffixes`` when given."""
     images = list_images(reference_dir)
+    if suffixes is not None:
+        wanted = {s.lower() for s in suffixes}
+        images = [rel for rel in images if rel.suffix.lower() in wanted]
+    return images
+
+
+def reference_paths(reference_dir, count=None, suffixes=None):
+    """``count`` images of ``reference_dir``, evenly spaced over its sorted list (all if None);
+    only ``suffixes`` when given."""
+    reference_dir = Path(reference_dir)
+    images = reference_images(reference_dir, suffixes)
     if not images:
         raise FileNotFoundError(f'no reference images in {reference_dir}')
     if count is not None and count > len(images):
@@ -45,12 +57,13 @@ def reference_paths(reference_dir, count=None):
     return [reference_dir / rel for rel in evenly_spaced(images, count)]
 
 
-def reference_paths_by_class(reference_dir, count=None):
+def reference_paths_by_class(reference_dir, count=None, suffixes=None):
     """Per class (see :func:`image_class`), ``count`` images of ``reference_dir`` evenly spaced
-    over the class's sorted list (all if None), as (paths, classes)."""
+    over the class's sorted list (all if None), as (paths, classes); only ``suffixes`` when
+    given."""
     reference_dir = Path(reference_dir)
     groups = {}
-    for rel in list_images(reference_dir):
+    for rel in reference_images(reference_dir, suffixes):
         groups.setdefault(image_class(rel), []).append(rel)
     if not groups:
         raise FileNotFoundError(f'no reference images in {reference_dir}')
@@ -85,15 +98,17 @@ def build_anomaly_model(cfg, device='cpu') -> AnomalyMapModel:
     if cfg.get('reference_dir'):
         fit_args = {}
         if getattr(model, 'class_aware', False):
-            paths, fit_args['classes'] = reference_paths_by_class(cfg['reference_dir'],
-                                                                  cfg.get('reference_images'))
+            paths, fit_args['classes'] = reference_paths_by_class(
+                cfg['reference_dir'], cfg.get('reference_images'), cfg.get('reference_suffixes'))
         else:
-            paths = reference_paths(cfg['reference_dir'], cfg.get('reference_images'))
+            paths = reference_paths(cfg['reference_dir'], cfg.get('reference_images'),
+                                    cfg.get('reference_suffixes'))
         logger.info('fitting %s on %d reference images from %s', type(model).__name__,
                     len(paths), cfg['reference_dir'])
         images = torch.stack([load_model_input(p, model.input_size) for p in paths])
         with torch.no_grad():
             model.fit(images.to(device), **fit_args)
-    elif cfg.get('reference_images'):
-        raise ValueError('reference_images is set but reference_dir is not')
+    elif cfg.get('reference_images') or cfg.get('reference_suffixes'):
+        raise ValueError('reference_images or reference_suffixes is set but reference_dir is '
+                         'not')
     return model

@@ -13,7 +13,7 @@ from agssp.core.coco import BoxError, checked_box
 from agssp.core.images import read_image_size, read_mask
 from agssp.datasets.converters.masks import mask_to_boxes, masks_to_coco
 from agssp.datasets.converters.split import (fraction_tag, image_strata, labelled_subset,
-                                             split_train_val, write_splits)
+                                             split_by_group, split_train_val, write_splits)
 from agssp.datasets.converters.voc import parse_voc_xml, voc_to_coco
 from agssp.datasets.converters.yolo import yolo_to_coco
 
@@ -296,6 +296,32 @@ def test_split_is_stratified_and_deterministic():
     other, _ = split_train_val(coco, 0.25, seed=1)
     assert again == train and _ids(other) != _ids(train)
     assert train['categories'] == coco['categories']
+
+
+def test_split_by_group_never_splits_a_group():
+    coco = _toy_coco()
+    # groups of 1 to 7 images (30 in all): near-copies must land on one side together
+    sizes = [7, 1, 5, 3, 6, 2, 4, 2]
+    group_of, start = {}, 1
+    for g, n in enumerate(sizes):
+        group_of.update({f'{i}.jpg': f'g{g}' for i in range(start, start + n)})
+        start += n
+    for seed in range(5):
+        train, val = split_by_group(coco, group_of, 0.25, seed=seed)
+        assert sorted(_ids(train) + _ids(val)) == list(range(1, 31))
+        train_groups = {group_of[i['file_name']] for i in train['images']}
+        val_groups = {group_of[i['file_name']] for i in val['images']}
+        assert train_groups and val_groups and not train_groups & val_groups
+        assert len(val['images']) <= 8  # round(30 * 0.25): whole groups that fit
+    assert split_by_group(coco, group_of, 0.25, seed=1) == split_by_group(coco, group_of, 0.25,
+                                                                          seed=1)
+    # round(30 * 0.01) = 0 images: no group fits, the smallest one is taken
+    _, val = split_by_group(coco, group_of, 0.01)
+    assert len(val['images']) == 1
+    with pytest.raises(KeyError, match='no group'):
+        split_by_group(coco, {}, 0.25)
+    with pytest.raises(ValueError, match='two groups'):
+        split_by_group(coco, dict.fromkeys(group_of, 'one'), 0.25)
 
 
 def test_labelled_subset_keeps_every_class():

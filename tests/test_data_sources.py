@@ -161,6 +161,9 @@ def test_bsdata_preset_keeps_each_wear_sequence_on_one_side(bsdata_root, tmp_pat
     seen = {Path(n).name for n in _names(info['train_ann']) | _names(info['val_ann'])} | pool
     assert not {group[n] for n in test} & {group[n] for n in seen}
     assert not test & seen and len(test) + len(seen) + info['pool_held_out'] == 1104
+    val = {Path(n).name for n in _names(info['val_ann'])}
+    train = {Path(n).name for n in _names(Path(info['val_ann']).with_name('train.json'))}
+    assert not {group[n] for n in val} & {group[n] for n in train}  # validation: whole groups
     official_test = {i['filename'] for i in images if i['train_test_split'] == 'test'
                      and not i['wear_dev']}
     assert official_test <= test

@@ -24,7 +24,7 @@ from agssp.core.fileio import atomic_write_json
 from agssp.core.images import list_images
 from agssp.datasets.converters.masks import mask_to_boxes
 from agssp.datasets.converters.split import (fraction_tag, labelled_subset, load_coco,
-                                             split_train_val, subset)
+                                             split_by_group, split_train_val, subset)
 
 logger = logging.getLogger(__name__)
 
@@ -387,9 +387,11 @@ def bsdata_test_split(images, test_sequences=3, seed=0) -> tuple:
 
 def prepare_bsdata(data_cfg: dict, out: Path) -> dict:
     """Real BSData (labelme): test split by :func:`bsdata_test_split`, labelled set = the other
-    labelled images (validation and per-seed fractions as for ``coco``), pool = every image
-    not held out, one source per BSD type, the unannotated ones as probably defect-free; masks
-    and boxes of the pool from the polygons (empty for the unannotated images).
+    labelled images, validation = ``val_fraction`` of them in whole groups (wear sequences and
+    photos, :func:`bsdata_groups`; near-copies never straddle train and validation), per-seed
+    fractions of the rest as for ``coco``, pool = every image not held out, one source per BSD
+    type, the unannotated ones as probably defect-free; masks and boxes of the pool from the
+    polygons (empty for the unannotated images).
     """
     from agssp.datasets.converters.labelme import labelme_to_coco, write_polygon_masks
     root = _require_dir(data_cfg['root'], 'BSData folder')
@@ -410,16 +412,25 @@ def prepare_bsdata(data_cfg: dict, out: Path) -> dict:
     id_of = {Path(img['file_name']).name: img['id'] for img in coco['images']}
     test = subset(coco, [id_of[n] for n in sorted(test_names)])
     labelled = subset(coco, [id_of[n] for n in sorted(labelled_names - test_names)])
+    if data_cfg.get('val_from', 'labelled') != 'labelled':
+        raise ValueError("data.val_from must be 'labelled' for bsdata: its validation set is "
+                         'whole wear sequences and photos of the labelled images')
+    groups = bsdata_groups(images)
+    labelled, val = split_by_group(
+        labelled, {img['file_name']: groups[Path(img['file_name']).name]
+                   for img in labelled['images']},
+        data_cfg.get('val_fraction', 0.2), data_cfg.get('split_seed', 0))
     members = defaultdict(list)
     for img in sorted(images, key=lambda i: i['filename']):
         if img['filename'] not in test_names | held_out:
             members[f'bsd_type{img["type"]}'].append((root / 'data' / img['filename'],
                                                        Path(img['filename'])))
-    info = assemble_data(out, data_cfg, labelled=labelled, test=test, members=dict(members),
-                         img_dirs=dict(train=root, val=root, test=root), truths=[(coco, root)],
+    info = assemble_data(out, data_cfg, labelled=labelled, test=test, val=val,
+                         members=dict(members), img_dirs=dict(train=root, val=root, test=root),
+                         truths=[(coco, root)],
                          pool_held_out=len(held_out),
                          pool_probably_defect_free=sum(len(v) for v in members.values()) -
-                         len(labelled['images']))
+                         len(labelled['images']) - len(val['images']))
     mask_dir = out / 'pool_masks'
     if mask_dir.exists():
         shutil.rmtree(mask_dir)

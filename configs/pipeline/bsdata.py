@@ -3,9 +3,10 @@
 # Test: the official split for the 69 images outside any wear sequence (19 test), and 3 whole
 # wear sequences drawn with split_seed (their labelled images; their unlabelled ones are held out
 # of everything), so near-copies never straddle train and test. Labelled: the other labelled
-# images, 20 % of them the validation set, 50 % of the rest per seed (stratified). Pool: every
-# image not in or beside the test set (unannotated = probably defect-free), one source per BSD
-# type; masks and boxes of the pool from the polygons. YOLOv8-s CSPDarknet at 320 px, 3 seeds.
+# images; 20 % of them, in whole sequences and photos, the validation set; 50 % of the rest per
+# seed (stratified). Pool: every image not in or beside the test set (unannotated = probably
+# defect-free), one source per BSD type; masks and boxes of the pool from the polygons.
+# YOLOv8-s CSPDarknet at 320 px, 3 seeds.
 # Data stage measured: test 90, val 61, labelled 122 per seed, pool 878 (574 without a label
 # file), 136 held out. Time estimated from the NEU-DET run's stage times (README), not measured:
 # SynthSeg 4, maps 0.2, AGBP 1.7, AGDP 3 (878 images at 320 px), fine-tuning about 7.5 min a run

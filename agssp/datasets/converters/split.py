@@ -97,6 +97,34 @@ def split_train_val(coco, val_fraction, seed=0):
     return subset(coco, train_ids), subset(coco, val_ids)
 
 
+def split_by_group(coco, group_of, val_fraction, seed=0):
+    """``(train, val)`` COCO dicts that never split a group: ``group_of`` maps an image's
+    ``file_name`` to its group (e.g. near-copies of one part). Groups, sorted then shuffled by
+    ``seed``, go to val whole wherever they still fit in ``round(n * val_fraction)`` images
+    (first fit; the smallest group when none fits); train keeps at least one image. Not
+    stratified by class."""
+    _check_fraction('val_fraction', val_fraction, low_open=True, high_open=True)
+    members = defaultdict(list)
+    for img in coco['images']:
+        if img['file_name'] not in group_of:
+            raise KeyError(f"image {img['file_name']!r} has no group")
+        members[group_of[img['file_name']]].append(img['id'])
+    if len(members) < 2:
+        raise ValueError(f'a split by group needs two groups, got {len(members)}')
+    order = sorted(members, key=repr)
+    random.Random(seed).shuffle(order)
+    target = min(_round_half_up(len(coco['images']) * val_fraction), len(coco['images']) - 1)
+    val_ids = []
+    for group in order:
+        if len(val_ids) + len(members[group]) <= target:
+            val_ids += members[group]
+    if not val_ids:
+        val_ids = list(min(members.values(), key=len))
+    val_set = set(val_ids)
+    train_ids = [img['id'] for img in coco['images'] if img['id'] not in val_set]
+    return subset(coco, train_ids), subset(coco, val_ids)
+
+
 def labelled_subset(coco, fraction, seed=0) -> dict:
     """About ``fraction`` of the images, stratified; every category with images keeps one.
 

@@ -210,6 +210,36 @@ def test_specks_below_the_relative_minimum_are_dropped():
     np.testing.assert_array_equal(boxes, [[800, 300, 810, 310]])
 
 
+def _cored_halo():
+    """A 300x300 map: a dim 60x60 halo (0.4) around a bright 10x10 core (0.9), and a dim
+    40x40 blob (0.4) without a core; background 0."""
+    return _map_with_blocks((300, 300), [(50, 110, 50, 110, 0.4), (75, 85, 75, 85, 0.9),
+                                         (200, 240, 200, 240, 0.4)])
+
+
+def test_grown_regions_take_a_defect_to_its_extent():
+    amap = _cored_halo()
+    boxes, _ = map_to_boxes(amap, (300, 300), 0.5)
+    np.testing.assert_array_equal(boxes, [[75, 75, 85, 85]])  # the reference: the core only
+    # low = 0.5 - 0.5 * (0.5 - median 0) = 0.25: the halo joins its core; the coreless blob
+    # stays out
+    boxes, scores = map_to_boxes(amap, (300, 300), 0.5, grow_frac=0.5)
+    np.testing.assert_array_equal(boxes, [[50, 50, 110, 110]])
+    np.testing.assert_allclose(scores, [0.9])
+    # low = 0.45: above the halo, so nothing grows
+    np.testing.assert_array_equal(map_to_boxes(amap, (300, 300), 0.5, grow_frac=0.1)[0],
+                                  [[75, 75, 85, 85]])
+    np.testing.assert_array_equal(map_to_boxes(amap, (300, 300), 0.5, grow_frac=0.0)[0],
+                                  [[75, 75, 85, 85]])
+
+
+def test_grown_regions_follow_an_affine_change_of_the_map():
+    amap = _cored_halo()
+    plain, _ = map_to_boxes(amap, (300, 300), 0.5, grow_frac=0.5)
+    scaled, _ = map_to_boxes(3.0 * amap - 2.0, (300, 300), 3.0 * 0.5 - 2.0, grow_frac=0.5)
+    np.testing.assert_array_equal(plain, scaled)
+
+
 def test_box_option_errors():
     amap = _map_with_blocks((100, 100), [(10, 20, 10, 20, 1.0)])
     with pytest.raises(ValueError, match='close_frac'):
@@ -218,6 +248,8 @@ def test_box_option_errors():
         map_to_boxes(amap, (100, 100), 0.5, merge_gap=-1)
     with pytest.raises(ValueError, match='min_area_frac'):
         map_to_boxes(amap, (100, 100), 0.5, min_area_frac=1.5)
+    with pytest.raises(ValueError, match='grow_frac'):
+        map_to_boxes(amap, (100, 100), 0.5, grow_frac=1.5)
     with pytest.raises(KeyError, match='unknown pseudo-box options'):
         box_cfg_with_defaults(dict(fill=True))
 
@@ -368,6 +400,51 @@ def test_export_cli_passes_the_box_rule_options(tmp_path, flags, boxes):
     assert tool.main(['--maps', str(map_dir), '--img-dir', str(img_dir), '--out', str(out),
                       '--threshold', 'absolute', '--value', '0.5', *flags]) == 0
     assert len(json.loads(out.read_text())['annotations']) == boxes
+
+def test_export_cli_passes_grow_frac(tmp_path):
+    img_dir, map_dir = tmp_path / 'img', tmp_path / 'maps'
+    img_dir.mkdir()
+    cv2.imwrite(str(img_dir / 'halo.png'), np.zeros((300, 300), np.uint8))
+    _write_maps(map_dir, {'halo.npy': _cored_halo()})
+    tool = _load_tool('anomaly_maps_to_coco')
+    widths = []
+    for flags in ([], ['--grow-frac', '0.5']):
+        out = tmp_path / f'ann{len(flags)}.json'
+        assert tool.main(['--maps', str(map_dir), '--img-dir', str(img_dir), '--out', str(out),
+                          '--threshold', 'absolute', '--value', '0.5', *flags]) == 0
+        widths += [a['bbox'][2] for a in json.loads(out.read_text())['annotations']]
+    assert widths == [10, 60]
+
+
+def test_box_options_benchmark_scores_a_pipeline_dir(tmp_path, capsys):
+    work = tmp_path / 'pipeline'
+    pool, maps = work / '01_data' / 'pool', work / '03_anomaly_maps' / 'maps'
+    (pool / 'src').mkdir(parents=True)
+    cv2.imwrite(str(pool / 'src' / 'halo.png'), np.zeros((300, 300), np.uint8))
+    _write_maps(maps, {'src/halo.npy': _cored_halo()})
+    truth = dict(images=[dict(id=1, file_name='src/halo.png', height=300, width=300)],
+                 annotations=[dict(id=1, image_id=1, category_id=1, bbox=[50, 50, 60, 60],
+                                   area=3600, iscrowd=0)],
+                 categories=[dict(id=1, name='defect')])
+    (work / '01_data' / 'truth.json').write_text(json.dumps(truth))
+    (work / '01_data' / 'data.json').write_text(json.dumps(dict(
+        unlabelled_dir=str(pool), unlabelled_boxes=str(work / '01_data' / 'truth.json'))))
+    (work / '05_pseudo_boxes').mkdir()
+    (work / '05_pseudo_boxes' / 'stage_done.json').write_text(json.dumps(dict(
+        settings=dict(threshold=dict(type='absolute', value=0.5)))))
+    spec = importlib.util.spec_from_file_location(
+        '_bench_box_options', REPO / 'benchmarks' / 'pseudo_box_options.py')
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main([str(work), '--workers', '1', '--variants', '', 'grow_frac=0.5']) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines()
+            if line.startswith('| reference') or line.startswith('| grow_frac')]
+    # the core alone misses the halo's true box; grown, it is found
+    assert rows[0].split(' | ')[2] == '0.000 / 0.000'
+    assert rows[1].split(' | ')[2] == '1.000 / 1.000'
+    with pytest.raises(SystemExit, match='unknown pseudo-box options'):
+        bench.parse_variant('grow=1')
+
 
 # --- box quality ------------------------------------------------------------------------------
 

@@ -67,6 +67,10 @@ def parse_args(argv=None):
     p.add_argument('--merge-gap', type=float, default=DEFAULT_BOX_CFG['merge_gap'],
                    help='merge regions whose gap is <= this times the larger box\'s longer side '
                         '(default: no merging, the reference)')
+    p.add_argument('--grow-frac', type=float, default=DEFAULT_BOX_CFG['grow_frac'],
+                   help='grow each region above the threshold into the connected pixels above '
+                        'threshold - f * (threshold - the map\'s median), f in [0, 1] '
+                        '(default: off, the reference)')
     p.add_argument('--no-cache', action='store_true',
                    help='recompute the dataset-level threshold instead of using the cache')
     p.add_argument('--draw', type=int, default=0, metavar='N',
@@ -81,7 +85,7 @@ def main(argv=None):
     box_cfg = dict(top_k=args.top_k, nms_iou=args.nms_iou,
                    min_area_divisor=args.min_area_divisor, min_area_floor=args.min_area_floor,
                    min_area_frac=args.min_area_frac, close_frac=args.close_frac,
-                   merge_gap=args.merge_gap)
+                   merge_gap=args.merge_gap, grow_frac=args.grow_frac)
     try:
         summary, writer = export_pseudo_boxes_coco(
             args.img_dir, args.maps, args.out, threshold_cfg=threshold_cfg_from_args(args),

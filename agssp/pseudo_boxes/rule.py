@@ -3,11 +3,14 @@
 :func:`map_to_boxes` owns the rule; the export tool, the on-the-fly dataset and the benchmark all
 call it. The threshold it binarises with comes from :mod:`agssp.pseudo_boxes.thresholds`.
 
-The default is the reference's rule (the paper's code). Three options serve defects it cuts
-badly, all off by default: ``close_frac`` (morphological closing relative to the image, joins
-the fragments of a large low-contrast defect), ``merge_gap`` (merges boxes whose gap is below a
-fraction of their size) and ``min_area_frac`` (the smallest region as a fraction of the image,
-in place of the reference's ``(H // 100) * (W // 100)``, for small pits on large images).
+The default is the reference's rule (the paper's code). Four options serve defects it cuts
+badly, all off by default: ``grow_frac`` (a per-region adaptive threshold: a region above the
+threshold grows into the connected pixels above a lower one, so a large low-contrast defect is
+boxed to its extent, not to its peak), ``close_frac`` (morphological closing relative to the
+image, joins the fragments of a large low-contrast defect), ``merge_gap`` (merges boxes whose
+gap is below a fraction of their size) and ``min_area_frac`` (the smallest region as a fraction
+of the image, in place of the reference's ``(H // 100) * (W // 100)``, for small pits on large
+images).
 Holes are always filled: a region is everything inside an external contour, so a ring gives
 one box.
 """
@@ -22,7 +25,7 @@ PSEUDO_BOX_CLASS = 'defect'
 
 # The paper's values (the reference rule); configs override them through ``box_cfg``.
 DEFAULT_BOX_CFG = dict(min_area_divisor=100, min_area_floor=10, top_k=10, nms_iou=0.8,
-                       close_frac=0.0, merge_gap=None, min_area_frac=None)
+                       close_frac=0.0, merge_gap=None, min_area_frac=None, grow_frac=None)
 
 
 def min_region_area(height, width, divisor=100, floor=10, frac=None) -> int:
@@ -33,6 +36,22 @@ def min_region_area(height, width, divisor=100, floor=10, frac=None) -> int:
     if not 0 <= frac < 1:
         raise ValueError(f'min_area_frac must be in [0, 1), got {frac}')
     return max(int(np.ceil(frac * int(height) * int(width))), floor)
+
+
+def grow_regions(amap, threshold, grow_frac):
+    """Hysteresis binarisation: the connected regions of ``amap > low`` that hold a pixel
+    ``> threshold``, where ``low = threshold - grow_frac * (threshold - median(amap))`` (0: the
+    plain threshold; 1: down to the map's median). Per image and unchanged by any increasing
+    affine change of map and threshold together."""
+    if not 0 <= grow_frac <= 1:
+        raise ValueError(f'grow_frac must be in [0, 1], got {grow_frac}')
+    strong = amap > threshold
+    low = threshold - grow_frac * (threshold - float(np.median(amap)))
+    if low >= threshold or not strong.any():
+        return strong.astype(np.uint8)
+    _, labels = cv2.connectedComponents((amap > low).astype(np.uint8), connectivity=8)
+    seeds = np.unique(labels[strong])
+    return np.isin(labels, seeds[seeds > 0]).astype(np.uint8)
 
 
 def close_regions(binary, close_frac):
@@ -88,11 +107,13 @@ def box_cfg_with_defaults(box_cfg=None) -> dict:
 
 
 def map_to_boxes(anomaly_map, image_hw, threshold, min_area_divisor=100, min_area_floor=10,
-                 top_k=10, nms_iou=0.8, close_frac=0.0, merge_gap=None, min_area_frac=None):
+                 top_k=10, nms_iou=0.8, close_frac=0.0, merge_gap=None, min_area_frac=None,
+                 grow_frac=None):
     """Pseudo boxes of one image from its anomaly map.
 
     The map is resized bilinearly to ``image_hw`` (:func:`agssp.core.anomaly_maps.resize_map`),
-    binarised with ``map > threshold``, closed (:func:`close_regions`, when ``close_frac > 0``)
+    binarised with ``map > threshold`` (grown by hysteresis, :func:`grow_regions`, when
+    ``grow_frac`` is set), closed (:func:`close_regions`, when ``close_frac > 0``)
     and its external contours are taken. Each region (the pixels inside an external contour,
     holes included) gives its bounding box, scored by the map's maximum inside it; with
     ``merge_gap`` set, close regions are merged (:func:`merge_close_regions`). Regions smaller
@@ -107,7 +128,9 @@ def map_to_boxes(anomaly_map, image_hw, threshold, min_area_divisor=100, min_are
     if np.ndim(anomaly_map) != 2:
         raise ValueError(f'expected a 2-D anomaly map, got shape {np.shape(anomaly_map)}')
     amap = resize_map(anomaly_map, (height, width))
-    binary = close_regions((amap > threshold).astype(np.uint8), close_frac)
+    binary = ((amap > threshold).astype(np.uint8) if grow_frac is None
+              else grow_regions(amap, threshold, grow_frac))
+    binary = close_regions(binary, close_frac)
     contours, _ = cv2.findContours(binary, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     min_area = min_region_area(height, width, min_area_divisor, min_area_floor, min_area_frac)
     # Without merging, a small region is final: skip it early (a region never holds more

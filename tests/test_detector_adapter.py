@@ -9,6 +9,7 @@ import pytest
 from mmengine.config import Config
 
 from agssp.engine import adapt, detector_family
+from agssp.engine.detector_adapter import set_epochs, validation_epochs
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / 'configs'
@@ -113,3 +114,12 @@ def test_classes_alone_reach_every_split_and_the_heads():
         assert tuple(cfg[f'{split}_dataloader'].dataset.metainfo.classes) == ('x', 'y')
     assert cfg.model.roi_head.bbox_head.num_classes == 2
     assert cfg.val_evaluator.ann_file == cfg.finetune_data.val_ann_file  # files unchanged
+
+
+def test_yolo_validation_tail_interval():
+    cfg = Config.fromfile(str(REPO / 'configs' / 'finetune' / 'yolo' /
+                              'yolov8_s_cspdarknet_baseline.py'))
+    set_epochs(cfg, 50, close_mosaic_epochs=5, val_interval=10)  # mmyolo's tail: every epoch
+    assert validation_epochs(cfg.train_cfg) == [10, 20, 30, 40, 44, 45, 46, 47, 48, 49, 50]
+    set_epochs(cfg, 50, close_mosaic_epochs=5, val_interval=10, val_tail_interval=5)
+    assert validation_epochs(cfg.train_cfg) == [10, 20, 30, 40, 45, 50]

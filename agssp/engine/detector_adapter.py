@@ -170,10 +170,12 @@ def validation_epochs(train_cfg) -> list:
     return epochs
 
 
-def set_epochs(cfg, epochs, close_mosaic_epochs=None, val_interval=None) -> None:
+def set_epochs(cfg, epochs, close_mosaic_epochs=None, val_interval=None,
+               val_tail_interval=1) -> None:
     """``epochs`` of training: YOLO's Mosaic switch (``close_mosaic_epochs`` before the end,
     default the recipe's) and linear-decay length; mmdet's MultiStepLR milestones scaled.
-    ``val_interval`` defaults to the recipe's, at most ``epochs``."""
+    ``val_interval`` defaults to the recipe's, at most ``epochs``. YOLO validates every
+    ``val_tail_interval`` epochs once Mosaic is off (1: mmyolo's schedule)."""
     old = cfg.train_cfg.max_epochs
     if close_mosaic_epochs is None:
         close_mosaic_epochs = _close_mosaic(cfg)
@@ -184,7 +186,7 @@ def set_epochs(cfg, epochs, close_mosaic_epochs=None, val_interval=None) -> None
     cfg.max_epochs = epochs
     if detector_family(cfg) == 'yolo':
         if 'dynamic_intervals' in cfg.train_cfg:
-            cfg.train_cfg.dynamic_intervals = [(epochs - close, 1)]
+            cfg.train_cfg.dynamic_intervals = [(epochs - close, int(val_tail_interval))]
         cfg.default_hooks.param_scheduler.max_epochs = epochs
         for hook in cfg.get('custom_hooks', []):
             if hook.get('type', '').endswith('PipelineSwitchHook'):

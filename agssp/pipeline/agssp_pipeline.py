@@ -324,7 +324,8 @@ class AgsspPipeline:
         if stage_cfg.get('epochs'):
             set_epochs(cfg, stage_cfg['epochs'],
                        close_mosaic_epochs=stage_cfg.get('close_mosaic_epochs', 1),
-                       val_interval=stage_cfg.get('val_interval', 1))
+                       val_interval=stage_cfg.get('val_interval', 1),
+                       val_tail_interval=stage_cfg.get('val_tail_interval', 1))
         if stage_cfg.get('batch_size'):
             set_batch_size(cfg, stage_cfg['batch_size'],
                            stage_cfg.get('val_batch_size', stage_cfg['batch_size']))

@@ -1,4 +1,4 @@
-# AGSSP end to end on real NEU-DET, CPU-sized (about 145 minutes on 2 idle cores, estimated):
+# AGSSP end to end on real NEU-DET, CPU-sized (about 4 hours on 2 idle cores, see below):
 #   python tools/run_pipeline.py configs/pipeline/neu_det.py
 # Unlabelled pool: NEU-DET's training images + all Magnetic Tile images (two source datasets);
 # labelled: 10 % of NEU-DET's training split per seed (stratified); a fixed 20 % test split that
@@ -32,8 +32,8 @@ agdp = dict(config='configs/pretrain_agdp/yolov8_s_cspdarknet_agdp.py', img_scal
 
 # Five arms x 3 seeds (scratch, cls, agbp, agssp, random_boxes): the paper's rows and the two
 # controls; the pretrainings run once and serve every seed. lr 0.01 (the paper: 0.0025 over 500
-# epochs at 640 px): a CPU schedule of 900 steps. Estimated (not yet measured) from the 80-epoch
-# run's 13 min: about 8.5 min a run, 15 runs + pretrainings about 145 min on 2 idle cores.
+# epochs at 640 px): a CPU schedule of 900 steps. Measured at 157a040 (2026-12-02): about 14 min
+# a run on 2 idle cores, so 15 runs + pretrainings take about 4 h (over issue 11's 150 min).
 finetune = dict(
     config='configs/finetune/yolo/yolov8_s_cspdarknet_baseline.py', img_scale=img_scale,
     arms=['scratch', 'cls', 'agbp', 'agssp', 'random_boxes'],

@@ -13,6 +13,7 @@ exported over the whole pool, then scored on the images the truth covers (one-to
 trained; a variant takes seconds.
 """
 import argparse
+import ast
 import json
 import sys
 import tempfile
@@ -42,13 +43,17 @@ def parse_args(argv=None):
 
 
 def parse_variant(text) -> dict:
-    """``'grow_frac=0.5,min_area_frac=1e-3'`` -> checked box options (``''``: none)."""
+    """``'grow_frac=0.5,min_area_frac=1e-3'`` -> checked box options (``''``: none); each value
+    keeps its literal's type (``top_k=5`` an int, ``1e-3`` a float, ``None``)."""
     options = {}
     for item in filter(None, text.split(',')):
         key, sep, value = item.partition('=')
         if not sep:
             raise SystemExit(f'variant {text!r}: expected key=value items, got {item!r}')
-        options[key.strip()] = float(value) if key.strip() != 'top_k' else int(value)
+        try:
+            options[key.strip()] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            raise SystemExit(f'variant {text!r}: {item!r} is not key=<number or None>') from None
     try:
         box_cfg_with_defaults(options)
     except KeyError as exc:

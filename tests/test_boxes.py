@@ -444,6 +444,11 @@ def test_box_options_benchmark_scores_a_pipeline_dir(tmp_path, capsys):
     assert rows[1].split(' | ')[2] == '1.000 / 1.000'
     with pytest.raises(SystemExit, match='unknown pseudo-box options'):
         bench.parse_variant('grow=1')
+    assert bench.parse_variant('top_k=5,min_area_frac=1e-3,merge_gap=None') == dict(
+        top_k=5, min_area_frac=1e-3, merge_gap=None)
+    assert isinstance(bench.parse_variant('min_area_divisor=50')['min_area_divisor'], int)
+    with pytest.raises(SystemExit, match='not key='):
+        bench.parse_variant('grow_frac=half')
 
 
 # --- box quality ------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import Runner
 
 from agssp.core.coco import CocoWriter
+from agssp.engine.detector_adapter import validation_epochs
 from agssp.pipeline.agssp_pipeline import AgsspPipeline
 from agssp.pipeline.config_edit import dump_stage_config
 from agssp.pipeline.splits import held_out_split
@@ -86,6 +87,18 @@ def test_validation_batch_follows_training_batch_unless_set(tmp_path):
     assert cfg.val_dataloader.batch_size == cfg.test_dataloader.batch_size == 4
     cfg = _finetune_cfg(tmp_path / 'b', batch_size=4, val_batch_size=1)
     assert cfg.val_dataloader.batch_size == cfg.test_dataloader.batch_size == 1
+
+
+def test_the_tail_validates_as_it_begins_and_ends_unless_told(tmp_path):
+    def epochs(folder, **stage):
+        ft = dict(config='configs/finetune/yolo/yolov8_s_cspdarknet_baseline.py', epochs=50,
+                  close_mosaic_epochs=5, val_interval=10, **stage)
+        cfg = Config.fromfile(str(REPO / ft['config']))
+        AgsspPipeline(Config(dict(finetune=ft)), tmp_path / folder)._apply_schedule(cfg, ft)
+        return validation_epochs(cfg.train_cfg)
+
+    assert epochs('default') == [10, 20, 30, 40, 45, 50]
+    assert epochs('mmyolo', val_tail_interval=1) == [10, 20, 30, 40, 44, 45, 46, 47, 48, 49, 50]
 
 
 def test_batched_validation_predicts_what_single_images_do(tmp_path):

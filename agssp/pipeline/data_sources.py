@@ -66,7 +66,7 @@ def prepare_demo(data_cfg: dict, out: Path) -> dict:
         num_val=meta['num_val'], exclude_suffixes=[],
         test_ann=str((root / 'labelled' / 'annotations' / 'val.json').resolve()),
         test_img_dir=str((root / 'labelled' / 'val' / 'images').resolve()) + '/',
-        num_test=meta['num_val'], test_is_val=True)
+        num_test=meta['num_val'])
 
 
 def _require_dir(path, what) -> Path:

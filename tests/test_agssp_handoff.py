@@ -76,14 +76,7 @@ class _WeightsAtTrainStart(Hook):
         self.state = {k: v.detach().clone() for k, v in runner.model.state_dict().items()}
 
 
-# ResNet-50 and Swin-B take about 30 s each on 2 cores: marked slow (run with -m slow); their
-# single steps and configs are checked in the default suite (test_agbp_configs.py,
-# test_detector_training_step.py, test_agbp_converter.py).
-SLOW_FAMILIES = {'resnet50', 'swin-b-simmim'}
-
-
-@pytest.mark.parametrize('family', [pytest.param(f, marks=pytest.mark.slow) if f in SLOW_FAMILIES
-                                    else f for f in sorted(CHAINS)])
+@pytest.mark.parametrize('family', sorted(CHAINS))
 def test_agbp_to_agdp_to_finetuning(family, tmp_path, capsys):
     agbp_name, target_args, agdp_rel, ft_agbp_rel, ft_agssp_rel = CHAINS[family]
 

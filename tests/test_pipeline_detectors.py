@@ -15,11 +15,6 @@ from agssp.pipeline.recipes import DETECTORS, with_detector_recipes
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[1]
-# Over a minute on the shared 2 cores (measured: ResNet-50 163 s, YOLOv8 Swin-B w6 136 s, w7
-# 236 s, Faster R-CNN 178 s, DINO 403 s; CSPDarknet 74-96 s stays in the default run):
-# AGBP runs at the recipe's size (224 px; Swin-B 192 / 224 px).
-SLOW = {'yolov8_s_resnet50', 'yolov8_s_swin-b-w6', 'yolov8_s_swin-b-w7',
-        'faster-rcnn_swin-b-w6', 'dino_swin-b-w6'}
 # DINO's 100 queries need more encoder tokens than 64 px gives (85 over its 4 scales).
 SIZE = {'dino_swin-b-w6': 96}
 
@@ -59,8 +54,7 @@ def test_every_recipe_in_the_table_exists():
             assert (REPO / row[stage]).is_file(), row[stage]
 
 
-@pytest.mark.parametrize('detector', [
-    pytest.param(d, marks=pytest.mark.slow) if d in SLOW else d for d in DETECTORS])
+@pytest.mark.parametrize('detector', list(DETECTORS))
 def test_detector_runs_through_the_pipeline(detector, tmp_path):
     work, size = tmp_path / 'work', SIZE.get(detector, 64)
     cmd = [sys.executable, str(REPO / 'tools' / 'run_pipeline.py'),

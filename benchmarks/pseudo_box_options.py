@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from agssp.evaluation.box_quality import pseudo_box_quality  # noqa: E402
+from agssp.evaluation.box_quality import pseudo_box_quality, rates_text  # noqa: E402
 from agssp.pseudo_boxes.export import coco_by_source, export_pseudo_boxes_coco  # noqa: E402
 from agssp.pseudo_boxes.rule import box_cfg_with_defaults  # noqa: E402
 
@@ -80,11 +80,6 @@ def pipeline_inputs(pipeline_dir: Path) -> dict:
                 exclude_suffixes=info.get('exclude_suffixes', []))
 
 
-def _cell(rates) -> str:
-    return ' / '.join('-' if rates[k] is None else f'{rates[k]:.3f}'
-                      for k in ('recall', 'precision'))
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     start = time.perf_counter()
@@ -119,7 +114,7 @@ def main(argv=None) -> int:
                     quality[iou, where] = pseudo_box_quality(
                         truth[where], pred_by.get(where, dict(pred, images=[], annotations=[])),
                         iou)
-                    cells.append(_cell(quality[iou, where]['overall']))
+                    cells.append(rates_text(quality[iou, where]['overall']))
             sizes = quality[0.5, 'all']['by_size']
             cells.append(' / '.join('-' if sizes[s]['recall'] is None else
                                     f"{sizes[s]['recall']:.2f}" for s in sizes))

@@ -30,7 +30,7 @@ from agssp.core.coco import CocoWriter  # noqa: E402
 from agssp.core.images import list_images  # noqa: E402
 from agssp.datasets.converters.masks import mask_to_boxes  # noqa: E402
 from agssp.engine import load_config  # noqa: E402
-from agssp.evaluation.box_quality import pseudo_box_quality  # noqa: E402
+from agssp.evaluation.box_quality import pseudo_box_quality, rates_text  # noqa: E402
 from agssp.pipeline.config_edit import load_stage_config  # noqa: E402
 from agssp.pipeline.data_sources import prepare_data  # noqa: E402
 from agssp.pseudo_boxes.export import coco_by_source, export_pseudo_boxes_coco  # noqa: E402
@@ -101,12 +101,6 @@ def make_maps(cfg, info: dict, work: Path, log) -> Path:
     return maps_dir
 
 
-def _cell(result) -> str:
-    """``recall / precision`` of the overall row, ``-`` where there is nothing to divide."""
-    r = result['overall']
-    return ' / '.join('-' if r[k] is None else f'{r[k]:.3f}' for k in ('recall', 'precision'))
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     start = time.perf_counter()
@@ -156,7 +150,7 @@ def main(argv=None) -> int:
                  ', '.join(f'{s} {v:.3f}' for s, v in t['by_source'].items()),
                  str(summary['boxes']), f"{summary['images_with_boxes']} / {summary['images']}"]
         for iou in IOUS:
-            cells += [_cell(quality[(iou, where)]) for where in ('all', *sources)]
+            cells += [rates_text(quality[(iou, where)]['overall']) for where in ('all', *sources)]
         print('| ' + ' | '.join(cells) + ' |')
     counts = {s: (len(c['images']), len(c['annotations'])) for s, c in coco_by_source(gt).items()}
     print('\n(images, true boxes) by source: ' + ', '.join(f'{s} {n}' for s, n in counts.items()))

@@ -11,7 +11,7 @@ import pytest
 from pycocotools.coco import COCO
 
 from agssp.anomaly.baseline_maps import write_baseline_maps
-from agssp.evaluation.box_quality import match_boxes, pseudo_box_quality
+from agssp.evaluation.box_quality import match_boxes, pseudo_box_quality, rates_text
 from agssp.pseudo_boxes.export import (THRESHOLD_CACHE_NAME, export_pseudo_boxes_coco,
                                        list_image_relpaths, resolve_threshold)
 from agssp.pseudo_boxes.rule import box_cfg_with_defaults, map_to_boxes, min_region_area
@@ -452,6 +452,9 @@ def test_box_options_benchmark_scores_a_pipeline_dir(tmp_path, capsys):
 
 
 # --- box quality ------------------------------------------------------------------------------
+
+def test_rates_text_shows_a_dash_where_nothing_divides():
+    assert rates_text(dict(recall=0.25, precision=None)) == '0.250 / -'
 
 def test_greedy_matching_is_one_to_one_by_score():
     gt = [[0, 0, 10, 10]]

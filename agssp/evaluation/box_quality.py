@@ -88,6 +88,12 @@ def _rates(gt_hit, pred_hit):
                 precision=float(np.mean(pred_hit)) if n_pred else None)
 
 
+def rates_text(rates) -> str:
+    """``recall / precision`` of one rates dict to 3 decimals, ``-`` where nothing divides."""
+    return ' / '.join('-' if rates[k] is None else f'{rates[k]:.3f}'
+                      for k in ('recall', 'precision'))
+
+
 def _rates_at(gt, pred, iou_threshold):
     """Overall and by-size rates at one IoU, and the image-level counts."""
     empty = (np.zeros((0, 4), np.float32), np.zeros((0,), np.float32))

@@ -99,3 +99,5 @@ def test_demo_pipeline_smallest_size_resumes_after_a_kill_and_writes_the_report(
     assert len(boxes['annotations']) == len(pseudo['annotations'])
     text = report.read_text()
     assert '| random_boxes |' in text and 'arms.png' in text
+    times = text.split('Stage times (minutes): ')[1].split(';')[0]
+    assert 'cls_pretrain' in times and 'random_boxes' in times

@@ -35,6 +35,8 @@ DEFAULT_ARMS = ('scratch', 'agssp')
 class AgsspPipeline:
     """Stages of one pipeline config (see ``configs/pipeline/demo.py``) under ``work_dir``."""
 
+    stage_names = STAGE_NAMES
+
     def __init__(self, cfg, work_dir, log=print):
         self.cfg, self.work_dir, self.log = with_detector_recipes(cfg), Path(work_dir), log
 

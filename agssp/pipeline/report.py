@@ -337,13 +337,12 @@ def write_report(pipeline, out: Path) -> dict:
     fig['detections'] = detections_figure(first_seed, info, out / 'detections.png') \
         if first_seed else None
 
-    stages = {name: _stage_summary(pipeline, name) for name in
-              ('data', 'anomaly_model', 'anomaly_maps', 'agbp', 'pseudo_boxes', 'agdp',
-               'finetune')}
+    stages = {name: _stage_summary(pipeline, name) for name in pipeline.stage_names
+              if name != 'report'}
     total = sum(s.get('elapsed_s', 0) for s in stages.values())
     md = ['# AGSSP pipeline report', '',
           f'Work dir: `{pipeline.work_dir}`. Stage times (minutes): ' + ', '.join(
-              f"{k} {v.get('elapsed_s', 0) / 60:.1f}" for k, v in stages.items())
+              f"{k} {v['elapsed_s'] / 60:.1f}" for k, v in stages.items() if 'elapsed_s' in v)
           + f'; total {total / 60:.1f}.', '',
           '## Results: fine-tuning on the labelled split', '',
           'Detection on the test split, one row per initialisation arm (scratch; cls: source '

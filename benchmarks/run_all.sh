@@ -54,7 +54,7 @@ for run in "${RUNS[@]}"; do
   status=${PIPESTATUS[0]}
   took=$(( $(date +%s) - start ))
   [ "$status" = 0 ] || FAILED=1
-  lines=$(grep -E 'ratio|goal|ceiling| ok$|^\| *(mean|pooled|per source)' "$log" || true)
+  lines=$(grep -E '\bratio\b|goal|ceiling| ok$|^\| *(mean|pooled|per source)' "$log" || true)
   SUMMARY+=("== $name $args: exit $status, ${took} s"$'\n'"$lines")
 done
 

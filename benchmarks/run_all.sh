@@ -26,7 +26,7 @@ if [ "$QUICK" = 1 ]; then
     "anomaly_maps --methods kead --num-images 8 --repeats 1 --threads 1"
     "anomaly_maps --methods weights-free --num-images 128 --repeats 2 --threads 1"
     "pseudo_boxes --counts 300 --repeat 1"
-    "finetune_throughput --epochs 2 --batches 3 --repeat 1"
+    "finetune_throughput --epochs 3 --batches 3 --repeat 1"
   )
 else
   RUNS=(

@@ -456,6 +456,7 @@ def test_box_options_benchmark_scores_a_pipeline_dir(tmp_path, capsys):
 def test_rates_text_shows_a_dash_where_nothing_divides():
     assert rates_text(dict(recall=0.25, precision=None)) == '0.250 / -'
 
+
 def test_greedy_matching_is_one_to_one_by_score():
     gt = [[0, 0, 10, 10]]
     pred = [[0, 0, 10, 11], [0, 0, 10, 10]]

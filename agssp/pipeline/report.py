@@ -339,11 +339,11 @@ def write_report(pipeline, out: Path) -> dict:
 
     stages = {name: _stage_summary(pipeline, name) for name in pipeline.stage_names
               if name != 'report'}
-    total = sum(s.get('elapsed_s', 0) for s in stages.values())
+    elapsed = {k: v['elapsed_s'] for k, v in stages.items() if 'elapsed_s' in v}
     md = ['# AGSSP pipeline report', '',
           f'Work dir: `{pipeline.work_dir}`. Stage times (minutes): ' + ', '.join(
-              f"{k} {v['elapsed_s'] / 60:.1f}" for k, v in stages.items() if 'elapsed_s' in v)
-          + f'; total {total / 60:.1f}.', '',
+              f'{k} {s / 60:.1f}' for k, s in elapsed.items())
+          + f'; total {sum(elapsed.values()) / 60:.1f}.', '',
           '## Results: fine-tuning on the labelled split', '',
           'Detection on the test split, one row per initialisation arm (scratch; cls: source '
           'classification on the pool; agbp: the AGBP backbone; agssp: AGBP backbone + AGDP '

@@ -2,7 +2,9 @@
 import json
 import math
 
-from agssp.pipeline.report import (best_run, maps_text, pseudo_boxes_text, splits_text,
+import numpy as np
+
+from agssp.pipeline.report import (_grid, best_run, maps_text, pseudo_boxes_text, splits_text,
                                    validation_scores)
 
 INFO = dict(num_unlabelled=24, sources=['brushed', 'cast'])
@@ -79,3 +81,10 @@ def test_splits_sentence_says_when_validation_is_also_the_test_split():
     info.update(test_ann='test.json', num_test=6)
     text = splits_text(info)
     assert 'validation split (4 images)' in text and 'test split (6 images)' in text
+
+
+def test_grid_scales_panels_of_mixed_sizes_to_one_height():
+    small, large = np.zeros((100, 250, 3), np.uint8), np.zeros((400, 1000, 3), np.uint8)
+    grid = _grid([small, large, small], columns=2)
+    assert grid.shape == (200, 2 * (250 + 6), 3)
+    assert (grid[100:, 256:] == 255).all() and not (grid[:100, 256:506] == 255).any()

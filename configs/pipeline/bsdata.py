@@ -8,10 +8,8 @@
 # defect-free), one source per BSD type; masks and boxes of the pool from the polygons.
 # YOLOv8-s CSPDarknet at 320 px, 3 seeds.
 # Data stage measured: test 90, val 61, labelled 122 per seed, pool 878 (574 without a label
-# file), 136 held out. Time estimated, not measured: the NEU-DET run at fc27e8e took 0.43 s a
-# fine-tuning step at 160 px (validation included), so about 1.7 s at 320 px; 16 epochs x 16
-# steps is about 7.3 min a run, 15 runs (five arms x 3 seeds) about 110 min, plus SynthSeg, maps,
-# AGBP, cls, AGDP and random_boxes (about 20 min): within issue 11's 150 minutes. 320 px keeps
+# file), 136 held out. Measured at 548b652 (2026-12-02): 110.3 min in all, 15 fine-tuning runs
+# of 5.4 min (1.2 s a step at 320 px); the README has the table. 320 px keeps
 # the median pit (3.7 % x 10 % of the image) about 12 px wide after the letterbox.
 work_dir = 'work_dirs/pipeline_bsdata'
 seeds = [0, 1, 2]

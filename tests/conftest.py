@@ -33,6 +33,27 @@ def bsdata_root():
     return _dataset('bsdata')
 
 
+def _manager_classes(cls):
+    yield cls
+    for sub in cls.__subclasses__():
+        yield from _manager_classes(sub)
+
+
+@pytest.fixture(autouse=True)
+def fresh_mmengine_instances():
+    """mmengine keeps one visualizer, logger and message hub per name and process: a Runner of
+    one test would write through another's, into a folder removed when that test passed."""
+    yield
+    from mmengine.logging import MMLogger
+    from mmengine.utils import ManagerMixin
+    for cls in _manager_classes(ManagerMixin):
+        for instance in cls._instance_dict.values():
+            if isinstance(instance, MMLogger):
+                for handler in instance.handlers:
+                    handler.close()
+        cls._instance_dict.clear()
+
+
 REAL_DATA_FIXTURES = ('neu_det_root', 'magnetic_tile_root', 'bsdata_root')
 
 

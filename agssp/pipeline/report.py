@@ -29,8 +29,8 @@ MIN_SCORE = 0.05
 def _grid(images, columns):
     """Tile BGR images into rows of ``columns``, each scaled to the lowest one's height (aspect
     kept: a 4x larger photo beside the others does not blow up every cell) and padded with white."""
-    images = [_to_height(im, min(i.shape[0] for i in images)) for im in images]
-    height = images[0].shape[0]
+    height = min(im.shape[0] for im in images)
+    images = [_to_height(im, height) for im in images]
     width = max(im.shape[1] for im in images)
     cells = [cv2.copyMakeBorder(im, 0, height - im.shape[0], 0, width - im.shape[1] + 6,
                                 cv2.BORDER_CONSTANT, value=(255, 255, 255)) for im in images]

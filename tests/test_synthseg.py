@@ -13,8 +13,8 @@ import torch
 import agssp.anomaly  # noqa: F401  (registration)
 from agssp.anomaly.build import build_anomaly_model
 from agssp.anomaly.registry import ANOMALY_MODELS
-from agssp.anomaly.synthseg import (GENERATORS, GaussianMemory, SyntheticDefects, texture_channels,
-                                    texture_features)
+from agssp.anomaly.synthseg import (GENERATORS, GaussianMemory, SelfSimilarity, SyntheticDefects,
+                                    texture_channels, texture_features)
 from agssp.anomaly.synthseg.model import aspect_input_size, pool_alignment
 from agssp.anomaly.synthseg.synthetic import visible_change_mask
 from agssp.anomaly.synthseg.synthetic_dataset import SyntheticDefectDataset, synthetic_batch
@@ -133,6 +133,26 @@ def test_trimmed_memory_resists_contamination():
     assert trimmed(outlier) - trimmed(probe) > plain(outlier) - plain(probe)
 
 
+def test_self_similarity_scores_the_odd_cell_of_a_repeating_texture():
+    """Stripes repeat across the image: every stripe cell has close neighbours in its own
+    image, a pit has none, even where no memory of other images could help."""
+    gen = torch.Generator().manual_seed(0)
+    images = torch.from_numpy(surfaces(6)).float()[:, None]
+    feats = texture_features((images - images.mean()) / images.std(), 8)
+    scorer = SelfSimilarity(texture_channels(), knn_fraction=0.25)
+    with pytest.raises(RuntimeError, match='not fitted'):
+        scorer(feats[:1])
+    scorer.fit(feats)
+    test = images[:1].clone()
+    test[0, 0, 26:34, 42:50] = 250.0 + torch.rand(8, 8, generator=gen)       # a bright pit
+    scores = scorer(texture_features((test - images.mean()) / images.std(), 8))[0]
+    assert scores.shape == (8, 8)
+    assert torch.nonzero(scores == scores.max())[0].tolist() in ([3, 5], [3, 6], [4, 5], [4, 6])
+    assert scores.max() > 3 * scores.median()
+    with pytest.raises(ValueError, match='knn_fraction'):
+        SelfSimilarity(texture_channels(), knn_fraction=1.0)
+
+
 # --- model ---------------------------------------------------------------------------------
 
 def test_model_shapes_and_normalised_scores():
@@ -155,6 +175,26 @@ def test_model_global_layout_and_weights():
         ANOMALY_MODELS.build(dict(TINY, weights=dict(colour=1.0)))
     with pytest.raises(ValueError, match='divisible by 32'):
         ANOMALY_MODELS.build(dict(TINY, input_size=(60, 64)))
+
+
+def test_model_with_self_similarity_and_a_checkpoint_from_before_it():
+    """Weighted, self-similarity is fitted and scored; a checkpoint saved before it existed
+    (three scores, no self-similarity buffers) loads and gives the same maps."""
+    images = torch.from_numpy(surfaces(6)).float()[:, None].expand(-1, 3, -1, -1)
+    model = tiny_model(weights=dict(self_similarity=1.0)).eval()
+    model.fit(images)
+    assert bool(model.self_similarity.fitted)
+    assert set(model.raw_scores(images[:1])) == {'segmentation', 'texture', 'feature',
+                                                 'self_similarity'}
+    assert torch.isfinite(model(images[:2])['anomaly_map']).all()
+
+    plain = tiny_model().eval()
+    plain.fit(images)
+    old = {k: v for k, v in plain.state_dict().items() if not k.startswith('self_similarity.')}
+    old['score_centre'], old['score_scale'] = old['score_centre'][:3], old['score_scale'][:3]
+    loaded = tiny_model().eval()
+    loaded.load_state_dict(old)
+    assert torch.allclose(loaded(images[:2])['anomaly_map'], plain(images[:2])['anomaly_map'])
 
 
 # --- training ------------------------------------------------------------------------------

@@ -1,13 +1,16 @@
 """SynthSeg: weights-free anomaly maps learned from the unlabelled images themselves.
 
-Three scores per image, each normalised by its spread on the training images and summed with
-configurable weights:
+Up to four scores per image, each normalised by its spread on the training images and summed
+with configurable weights:
 
     * ``segmentation``: :class:`SynthSegNet` trained to segment synthetic defects
       (:mod:`.synthetic`) - sharp, local, knows what defects look like;
     * ``texture``: Mahalanobis distance of hand-made texture statistics (:mod:`.texture`) to a
       Gaussian memory of the training images - large, smooth, low-contrast deviations;
-    * ``feature``: the same distance for the network's stride-8 decoder features.
+    * ``feature``: the same distance for the network's stride-8 decoder features;
+    * ``self_similarity``: how unlike the rest of its own image a cell's texture statistics are
+      (:mod:`.self_similarity`) - defects in pools with no clean image or no alignment (off
+      unless weighted).
 
 Normalisation of a score: ``(s - median) / (99th percentile - median)`` over all training-image
 pixels, so 0 is typical and 1 is rare on normal surfaces. The map has 1/4 of the input
@@ -33,12 +36,14 @@ import torch.nn.functional as F
 from agssp.anomaly.base import AnomalyMapModel
 from agssp.anomaly.registry import ANOMALY_MODELS
 from agssp.anomaly.synthseg.memory import LAYOUTS, GaussianMemory
+from agssp.anomaly.synthseg.self_similarity import SelfSimilarity
 from agssp.anomaly.synthseg.texture import texture_channels, texture_features
 from agssp.anomaly.synthseg.torch_model import SynthSegNet
 
 logger = logging.getLogger('agssp')
 
-COMPONENTS = ('segmentation', 'texture', 'feature')
+COMPONENTS = ('segmentation', 'texture', 'feature', 'self_similarity')
+DEFAULT_WEIGHTS = dict(segmentation=1.0, texture=1.0, feature=1.0, self_similarity=0.0)
 CELL = 8            # memory cell size in input pixels
 GREY_EPS = 1.0      # grey levels added to the standard deviation when standardising
 NORM_QUANTILE = 99.0
@@ -100,7 +105,9 @@ class SynthSeg(AnomalyMapModel):
         alignment_threshold: ``auto`` keeps positional memories from this alignment on.
         aspect: ``stretch`` (images resized to ``input_size``) or ``keep`` (``input_size`` is
             a pixel budget; :meth:`set_input_size` gives the model the pool's aspect).
-        weights: weight of each score in the map (keys from ``COMPONENTS``; 0 drops one).
+        weights: weight of each score in the map (keys from ``COMPONENTS``; 0 drops one;
+            missing keys take :data:`DEFAULT_WEIGHTS`).
+        knn_fraction: the self-similarity score's ``k`` as a fraction of an image's cells.
         trim: fraction of farthest samples the memories drop (contaminated pools).
         shrinkage: relative ridge of the memories' covariances.
         fit_batch_size: images per forward pass in :meth:`fit`.
@@ -110,7 +117,8 @@ class SynthSeg(AnomalyMapModel):
                  widths: Sequence[int] = (16, 32, 64, 96, 128), decoder_channels: int = 48,
                  layout: str = 'positional', weights: Optional[Mapping[str, float]] = None,
                  trim: float = 0.1, shrinkage: float = 0.01, fit_batch_size: int = 32,
-                 alignment_threshold: float = 0.1, aspect: str = 'stretch'):
+                 alignment_threshold: float = 0.1, aspect: str = 'stretch',
+                 knn_fraction: float = 0.25):
         super().__init__()
         if layout not in (*LAYOUTS, 'auto'):
             raise ValueError(f"layout must be one of {(*LAYOUTS, 'auto')}, got {layout!r}")
@@ -119,7 +127,7 @@ class SynthSeg(AnomalyMapModel):
         self.layout_rule, self.aspect = layout, aspect
         self.alignment_threshold = float(alignment_threshold)
         self.trim, self.shrinkage = float(trim), float(shrinkage)
-        weights = {**dict(segmentation=1.0, texture=1.0, feature=1.0), **dict(weights or {})}
+        weights = {**DEFAULT_WEIGHTS, **dict(weights or {})}
         unknown = set(weights) - set(COMPONENTS)
         if unknown:
             raise ValueError(f'unknown score weights {sorted(unknown)}; use {COMPONENTS}')
@@ -129,6 +137,7 @@ class SynthSeg(AnomalyMapModel):
         self.fit_batch_size = int(fit_batch_size)
         self.net = SynthSegNet(1, widths, decoder_channels)
         self.decoder_channels = int(decoder_channels)
+        self.self_similarity = SelfSimilarity(texture_channels(), knn_fraction, shrinkage)
         # What the data decided, kept in the checkpoint: input size, layout, alignment (NaN:
         # not measured).
         self.register_buffer('chosen_input_size', torch.zeros(2, dtype=torch.long))
@@ -166,6 +175,14 @@ class SynthSeg(AnomalyMapModel):
     def _adopt_checkpoint_choices(self, state_dict, prefix, *args):
         """Before loading: take the checkpoint's input size and layout (older checkpoints,
         without them, keep the config's)."""
+        centre = state_dict.get(prefix + 'score_centre')
+        if centre is not None and len(centre) < len(COMPONENTS):     # before self_similarity
+            missing = len(COMPONENTS) - len(centre)
+            state_dict[prefix + 'score_centre'] = torch.cat([centre, centre.new_zeros(missing)])
+            scale = state_dict[prefix + 'score_scale']
+            state_dict[prefix + 'score_scale'] = torch.cat([scale, scale.new_ones(missing)])
+            for key, value in self.self_similarity.state_dict().items():
+                state_dict.setdefault(f'{prefix}self_similarity.{key}', value.clone())
         size, layout = (state_dict.get(prefix + k) for k in ('chosen_input_size',
                                                               'chosen_layout'))
         if size is None or layout is None:
@@ -199,12 +216,14 @@ class SynthSeg(AnomalyMapModel):
     def _active(self):
         return [k for k in COMPONENTS if self.weights[k] != 0]
 
-    def _memories(self) -> Dict[str, GaussianMemory]:
-        return dict(texture=self.texture_memory, feature=self.feature_memory)
+    def _scorers(self) -> Dict[str, torch.nn.Module]:
+        """The fitted scorer of each score that has one (segmentation is its own score)."""
+        return dict(texture=self.texture_memory, feature=self.feature_memory,
+                    self_similarity=self.self_similarity)
 
     def _score_inputs(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
         """What each active score comes from, for standardised grey images: the segmentation
-        probability (B, H/4, W/4), and the features (B, C, H/8, W/8) a memory scores."""
+        probability (B, H/4, W/4), and the features (B, C, H/8, W/8) a scorer scores."""
         active, inputs = self._active(), {}
         if 'segmentation' in active or 'feature' in active:
             out = self.net(x)
@@ -212,15 +231,16 @@ class SynthSeg(AnomalyMapModel):
                 inputs['segmentation'] = torch.sigmoid(out['logits'][:, 0])
             if 'feature' in active:
                 inputs['feature'] = F.avg_pool2d(out['features'][0], 2)
-        if 'texture' in active:
-            inputs['texture'] = texture_features(x, CELL)
+        if 'texture' in active or 'self_similarity' in active:
+            texture = texture_features(x, CELL)
+            inputs.update({k: texture for k in ('texture', 'self_similarity') if k in active})
         return inputs
 
     def raw_scores(self, images: torch.Tensor) -> Dict[str, torch.Tensor]:
         """Un-normalised scores of the active components: segmentation (B, H/4, W/4) as a
-        probability, texture and feature (B, H/8, W/8) as Mahalanobis distances."""
-        memories = self._memories()
-        return {k: memories[k](v) if k in memories else v
+        probability, the others (B, H/8, W/8) as distances."""
+        scorers = self._scorers()
+        return {k: scorers[k](v) if k in scorers else v
                 for k, v in self._score_inputs(standardised_grey(images)).items()}
 
     def _chunks(self, tensor: torch.Tensor):
@@ -229,12 +249,12 @@ class SynthSeg(AnomalyMapModel):
 
     @torch.no_grad()
     def fit(self, images: torch.Tensor) -> None:
-        """Choose the layout (see :meth:`choose_layout`), then fit the memories and the score
-        normalisation on training images (N, C, H, W).
+        """Choose the layout (see :meth:`choose_layout`), then fit the memories, the
+        self-similarity whitening and the score normalisation on training images (N, C, H, W).
 
         ``images`` may be any real dtype in [0, 255] with 1 or 3 channels; they are converted
         chunk by chunk, so a uint8 tensor of the whole training set is fine. One forward pass:
-        the score inputs are kept, the memories fitted, then the kept features scored.
+        the score inputs are kept, the scorers fitted, then the kept features scored.
         """
         was_training = self.training
         self.eval()
@@ -252,12 +272,12 @@ class SynthSeg(AnomalyMapModel):
             self.choose_layout(torch.cat(texture))
         elif self.layout_rule == 'auto':
             raise ValueError("layout='auto' needs at least two training images")
-        memories = self._memories()
+        scorers = self._scorers()
         for k, parts in kept.items():
             values = torch.cat(parts)
-            if k in memories:
-                memories[k].fit(values)
-                values = torch.cat([memories[k](chunk) for chunk in self._chunks(values)])
+            if k in scorers:
+                scorers[k].fit(values)
+                values = torch.cat([scorers[k](chunk) for chunk in self._chunks(values)])
             values = values.cpu().numpy().ravel()
             centre = float(np.median(values))
             spread = float(np.percentile(values, NORM_QUANTILE)) - centre

@@ -13,10 +13,10 @@ Columns: image AUROC, pixel AUROC, pixel AP, AUPRO@0.3
 at IoU 0.5 and 0.3, overall and by size (:func:`agssp.evaluation.box_quality.pseudo_box_quality`)
 for two box rules on the pooled ``mean_max - 0.1`` threshold: the reference rule (the
 project's default) and ``grow_frac=0.5`` (regions grown to a lower threshold), training and map
-time. One more row per dataset, "default + self-similarity", reuses the default recipe's trained
-network with the self-similarity score weighted 1 (scorers and normalisation refitted on the
-pool; its training time includes the refit). Then Magnetic Tile's clean protocol for the default recipe
-(``benchmarks/magnetic_tile_maps.py --config configs/anomaly/synthseg.py``).
+time. One more row per dataset, "default + self-similarity", reuses the default recipe's
+trained network with the self-similarity score weighted 1 (scorers and normalisation refitted on
+the pool; its training time includes the refit). Then Magnetic Tile's clean protocol for the
+default recipe (``benchmarks/magnetic_tile_maps.py --config configs/anomaly/synthseg.py``).
 
 Exit status 1 when a target of issue 12 for the default recipe is missed (the targets are
 checked at any size; a reduced run says so in its header; box targets on the default rule), 2
@@ -250,11 +250,19 @@ def clean_protocol(data: Path, work: Path, iterations=None) -> dict:
     return json.loads((work / 'results.json').read_text(encoding='utf-8'))
 
 
+def write_results(path: Path, size: str, iterations, missed, rows, clean=None) -> None:
+    """results.json: the run's size, missed targets, rows and, once run, the clean protocol."""
+    extra = {} if clean is None else dict(clean_protocol=clean)
+    atomic_write_json(path, dict(size=size, iterations=iterations, missed=missed, **extra,
+                                 rows=[dict(dataset=n, maps=m, **r) for n, m, r in rows]),
+                      indent=1)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     began = time.perf_counter()
     data, work = Path(args.data), Path(args.work_dir)
-    rows, missed = [], []
+    rows, missed, clean = [], [], None
     size = ('full pools' if args.max_images is None else f'at most {args.max_images} images '
             'per pool (reduced)')
     iters = "each recipe's iterations" if args.iterations is None else \
@@ -309,20 +317,15 @@ def main(argv=None) -> int:
         new = [(name, recipe, row) for recipe, row in found.items()]
         rows += new
         print(markdown_rows(new), flush=True)     # a dataset's rows as soon as it is done
-        atomic_write_json(work / 'results.json', dict(
-            size=size, iterations=args.iterations, missed=missed,
-            rows=[dict(dataset=n, maps=m, **r) for n, m, r in rows]), indent=1)
+        write_results(work / 'results.json', size, args.iterations, missed, rows, clean)
 
-    clean = None
     if 'magnetic_tile' in args.datasets and not args.no_clean_protocol:
         clean = clean_protocol(data, work / 'magnetic_tile_clean', args.iterations)
         mean = clean['mean_over_classes']['pixel_auroc']
         if not mean >= CLEAN_TARGET:
             missed.append(f'magnetic_tile clean protocol: default mean per-class pixel AUROC '
                           f'{_fmt(mean)} < {CLEAN_TARGET}')
-        atomic_write_json(work / 'results.json', dict(
-            size=size, iterations=args.iterations, missed=missed, clean_protocol=clean,
-            rows=[dict(dataset=n, maps=m, **r) for n, m, r in rows]), indent=1)
+        write_results(work / 'results.json', size, args.iterations, missed, rows, clean)
 
     print(f'\nTransductive (train and score the whole pool), {size}, {iters}. Box columns: '
           f'recall / precision, reference rule and grow_frac=0.5.\n')

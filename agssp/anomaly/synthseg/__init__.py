@@ -9,6 +9,6 @@ from agssp.anomaly.synthseg.synthetic import GENERATORS, SyntheticDefects
 from agssp.anomaly.synthseg.texture import texture_channels, texture_features
 from agssp.anomaly.synthseg.torch_model import SynthSegNet
 
-__all__ = ['SynthSeg', 'SynthSegNet', 'GaussianMemory', 'SelfSimilarity', 'SyntheticDefects', 'GENERATORS',
-           'COMPONENTS', 'standardised_grey', 'aspect_input_size', 'pool_alignment',
+__all__ = ['SynthSeg', 'SynthSegNet', 'GaussianMemory', 'SelfSimilarity', 'SyntheticDefects',
+           'GENERATORS', 'COMPONENTS', 'standardised_grey', 'aspect_input_size', 'pool_alignment',
            'texture_features', 'texture_channels']

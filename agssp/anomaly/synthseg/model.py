@@ -174,7 +174,8 @@ class SynthSeg(AnomalyMapModel):
 
     def _adopt_checkpoint_choices(self, state_dict, prefix, *args):
         """Before loading: take the checkpoint's input size and layout (older checkpoints,
-        without them, keep the config's)."""
+        without them, keep the config's); a checkpoint from before ``self_similarity`` gets
+        its normalisation padded (centre 0, scale 1) and unfitted self-similarity buffers."""
         centre = state_dict.get(prefix + 'score_centre')
         if centre is not None and len(centre) < len(COMPONENTS):     # before self_similarity
             missing = len(COMPONENTS) - len(centre)
@@ -266,8 +267,8 @@ class SynthSeg(AnomalyMapModel):
             inputs = self._score_inputs(x)
             for k, v in inputs.items():
                 kept.setdefault(k, []).append(v)
-            texture.append(inputs['texture'] if 'texture' in inputs
-                           else texture_features(x, CELL))
+            shared = inputs.get('texture', inputs.get('self_similarity'))
+            texture.append(texture_features(x, CELL) if shared is None else shared)
         if len(images) > 1:
             self.choose_layout(torch.cat(texture))
         elif self.layout_rule == 'auto':

@@ -18,6 +18,10 @@ trained network with the self-similarity score weighted 1 (scorers and normalisa
 the pool; its training time includes the refit). Then Magnetic Tile's clean protocol for the
 default recipe (``benchmarks/magnetic_tile_maps.py --config configs/anomaly/synthseg.py``).
 
+A rerun with the same ``--work-dir`` and sizes resumes: a finished row is read back from its
+``row.json`` (and says so), an unfinished training resumes from its last checkpoint; delete the
+folder for a fresh run.
+
 Exit status 1 when a target of issue 12 for the default recipe is missed (the targets are
 checked at any size; a reduced run says so in its header; box targets on the default rule), 2
 when a dataset is missing.
@@ -37,7 +41,7 @@ import torch  # noqa: E402
 
 import agssp.anomaly  # noqa: E402,F401  (registration)
 from agssp.anomaly.baseline_maps import write_baseline_maps  # noqa: E402
-from agssp.anomaly.build import build_anomaly_model  # noqa: E402
+from agssp.anomaly.build import build_anomaly_model, evenly_spaced  # noqa: E402
 from agssp.anomaly.synthseg.trainer import (MODEL_FILE, load_training_images,  # noqa: E402
                                             train_from_config)
 from agssp.anomaly.writer import generate_anomaly_maps  # noqa: E402
@@ -71,14 +75,21 @@ IOUS = ('0.5', '0.3')
 SELF_SIMILARITY = dict(self_similarity=1.0)     # the row that weighs the self-similarity score
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'must be >= 1, got {value}')
+    return value
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--data', default=str(REPO.parent / 'shared' / 'data'))
     p.add_argument('--work-dir', default=str(REPO / 'work_dirs' / 'map_generalisation'))
     p.add_argument('--datasets', nargs='+', default=list(DATASETS), choices=DATASETS)
-    p.add_argument('--max-images', type=int, default=None,
+    p.add_argument('--max-images', type=_positive, default=None,
                    help='evenly spaced subset of each pool (a reduced run)')
-    p.add_argument('--iterations', type=int, default=None,
+    p.add_argument('--iterations', type=_positive, default=None,
                    help='training iterations of both recipes (default: each recipe\'s own)')
     p.add_argument('--no-clean-protocol', action='store_true',
                    help="skip Magnetic Tile's clean protocol")
@@ -88,12 +99,6 @@ def parse_args(argv=None):
 def _write_mask(path: Path, mask: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(path), mask.astype(np.uint8) * 255)
-
-
-def _subset(items, count):
-    if count is None or count >= len(items):
-        return list(items)
-    return [items[i] for i in np.linspace(0, len(items) - 1, count).round().astype(int)]
 
 
 def prepare_pool(name: str, data: Path, out: Path, max_images=None):
@@ -112,7 +117,8 @@ def prepare_pool(name: str, data: Path, out: Path, max_images=None):
         rels = [Path('IMAGES') / r for r in list_images(root / 'IMAGES')]
     if not rels:
         raise FileNotFoundError(f'{root}: no images')
-    rels = _subset(sorted(rels), max_images)
+    rels = evenly_spaced(sorted(rels), None if max_images is None
+                         else min(max_images, len(rels)))
     images, annotations = [], []
     for index, rel in enumerate(rels, start=1):
         link = out / 'images' / rel
@@ -199,6 +205,47 @@ def score(maps: Path, pool: Path, masks: Path, gt: dict, with_manifest: bool) ->
     return row
 
 
+def saved_row(path: Path, run: dict, compute) -> dict:
+    """The row an earlier run with the same ``run`` sizes saved at ``path``, else ``compute()``,
+    saved there."""
+    if path.is_file():
+        saved = json.loads(path.read_text(encoding='utf-8'))
+        if saved.get('run') == run:
+            print(f'  read back {path}', flush=True)
+            return saved['row']
+    row = compute()
+    atomic_write_json(path, dict(run=run, row=row), indent=1)
+    return row
+
+
+def synthseg_row(config: str, pool: Path, masks: Path, gt: dict, rels, work: Path,
+                 iterations=None) -> dict:
+    """A recipe's row: trained on the pool, its maps scored."""
+    maps, train_s, rate, settings = synthseg_maps(REPO / 'configs' / 'anomaly' / config, pool,
+                                                  rels, work, iterations)
+    return dict(score(maps, pool, masks, gt, True), train_s=train_s, maps_per_s=rate,
+                recipe=config, settings=settings)
+
+
+def refit_row(config: str, train_s: float, pool: Path, masks: Path, gt: dict, rels,
+              work: Path, checkpoint: Path, weights: dict) -> dict:
+    """The row of a recipe's trained network refitted with other score ``weights``; its
+    training time is the recipe's (``train_s``) plus the refit."""
+    maps, fit_s, rate, settings = refit_maps(REPO / 'configs' / 'anomaly' / config, checkpoint,
+                                             pool, rels, work, weights)
+    return dict(score(maps, pool, masks, gt, True), train_s=train_s + fit_s, maps_per_s=rate,
+                recipe=f'{config}, weights={weights}', settings=settings)
+
+
+def baseline_row(pool: Path, masks: Path, gt: dict, rels, work: Path) -> dict:
+    """The local-contrast baseline's row (no training)."""
+    start = time.perf_counter()
+    write_baseline_maps(pool, work / 'maps', rels, 'local_contrast')
+    rate = len(rels) / (time.perf_counter() - start)
+    return dict(score(work / 'maps', pool, masks, gt, False), train_s=0.0, maps_per_s=rate,
+                recipe='tools/make_baseline_maps.py', settings={})
+
+
 def _fmt(v):
     return '-' if v is None else f'{v:.3f}'
 
@@ -277,29 +324,21 @@ def main(argv=None) -> int:
         atomic_write_json(out / 'gt.json', gt)
         pool, masks = out / 'images', out / 'masks'
         print(f'{name}: {len(rels)} images, {len(gt["annotations"])} true boxes', flush=True)
-        found = {}
-        for recipe, config in (('default', 'synthseg.py'),
-                               ('per-dataset', PER_DATASET_RECIPE[name])):
-            maps, train_s, rate, settings = synthseg_maps(
-                REPO / 'configs' / 'anomaly' / config, pool, rels, out / recipe,
-                args.iterations)
-            found[recipe] = dict(score(maps, pool, masks, gt, True), train_s=train_s,
-                                 maps_per_s=rate, recipe=config, settings=settings)
-            if recipe == 'default':
-                maps, fit_s, rate, settings = refit_maps(
-                    REPO / 'configs' / 'anomaly' / config,
-                    out / recipe / 'train' / MODEL_FILE, pool, rels,
-                    out / 'default_self_similarity', SELF_SIMILARITY)
-                found['default + self-similarity'] = dict(
-                    score(maps, pool, masks, gt, True), train_s=train_s + fit_s,
-                    maps_per_s=rate, recipe=f'{config}, weights={SELF_SIMILARITY}',
-                    settings=settings)
-        start = time.perf_counter()
-        write_baseline_maps(pool, out / 'baseline' / 'maps', rels, 'local_contrast')
-        found['local contrast'] = dict(score(out / 'baseline' / 'maps', pool, masks, gt, False),
-                                       train_s=0.0,
-                                       maps_per_s=len(rels) / (time.perf_counter() - start),
-                                       recipe='tools/make_baseline_maps.py', settings={})
+        run = dict(max_images=args.max_images, iterations=args.iterations)
+        found = dict(default=saved_row(out / 'default' / 'row.json', run, lambda: synthseg_row(
+            'synthseg.py', pool, masks, gt, rels, out / 'default', args.iterations)))
+        found['default + self-similarity'] = saved_row(
+            out / 'default_self_similarity' / 'row.json', run, lambda: refit_row(
+                'synthseg.py', found['default']['train_s'], pool, masks, gt, rels,
+                out / 'default_self_similarity', out / 'default' / 'train' / MODEL_FILE,
+                SELF_SIMILARITY))
+        found['per-dataset'] = saved_row(
+            out / 'per-dataset' / 'row.json', run, lambda: synthseg_row(
+                PER_DATASET_RECIPE[name], pool, masks, gt, rels, out / 'per-dataset',
+                args.iterations))
+        found['local contrast'] = saved_row(
+            out / 'baseline' / 'row.json', run,
+            lambda: baseline_row(pool, masks, gt, rels, out / 'baseline'))
         default, baseline = found['default'], found['local contrast']
         for column in (*METRICS, 'box_recall', 'box_precision'):
             if np.isnan(default[column]) or np.isnan(baseline[column]):
@@ -320,7 +359,9 @@ def main(argv=None) -> int:
         write_results(work / 'results.json', size, args.iterations, missed, rows, clean)
 
     if 'magnetic_tile' in args.datasets and not args.no_clean_protocol:
-        clean = clean_protocol(data, work / 'magnetic_tile_clean', args.iterations)
+        clean = saved_row(work / 'magnetic_tile_clean' / 'row.json',
+                          dict(iterations=args.iterations), lambda: clean_protocol(
+                              data, work / 'magnetic_tile_clean', args.iterations))
         mean = clean['mean_over_classes']['pixel_auroc']
         if not mean >= CLEAN_TARGET:
             missed.append(f'magnetic_tile clean protocol: default mean per-class pixel AUROC '

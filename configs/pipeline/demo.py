@@ -1,5 +1,6 @@
-# The main job: AGSSP end to end on the embedded demo data, CPU-sized (about 8 minutes on 2
-# idle cores). python tools/run_pipeline.py configs/pipeline/demo.py
+# The main job: AGSSP end to end on the embedded demo data, CPU-sized (6.8 minutes on 2 idle
+# cores at 0dff892, the install aside; see the README).
+# python tools/run_pipeline.py configs/pipeline/demo.py
 # Every stage's size lives here; the stage configs are the project's own (paper recipes),
 # with these overrides merged in, so the same command scales up by editing numbers.
 work_dir = 'work_dirs/pipeline_demo'

@@ -13,9 +13,10 @@ Columns: image AUROC, pixel AUROC, pixel AP, AUPRO@0.3
 at IoU 0.5 and 0.3, overall and by size (:func:`agssp.evaluation.box_quality.pseudo_box_quality`)
 for two box rules on the pooled ``mean_max - 0.1`` threshold: the reference rule (the
 project's default) and ``grow_frac=0.5`` (regions grown to a lower threshold), training and map
-time. One more row per dataset, "default + self-similarity", reuses the default recipe's
-trained network with the self-similarity score weighted 1 (scorers and normalisation refitted on
-the pool; its training time includes the refit). Then Magnetic Tile's clean protocol for the
+time. Two more rows per dataset reuse the default recipe's trained network, its scorers and
+normalisation refitted on the pool (their training time includes the refit): "default +
+self-similarity" weighs the self-similarity score 1, "default, tail normalisation" puts every
+score on the surprise scale (``normalisation='tail'``). Then Magnetic Tile's clean protocol for the
 default recipe (``benchmarks/magnetic_tile_maps.py --config configs/anomaly/synthseg.py``).
 
 A rerun with the same ``--work-dir`` and sizes resumes: a finished row is read back from its
@@ -72,7 +73,10 @@ MAX_TRAIN_SECONDS, MIN_MAPS_PER_SECOND = 600.0, 50.0
 BOX_RULES = dict(reference={}, grow=dict(grow_frac=0.5))
 BOX_THRESHOLD = dict(type='mean_max', offset=-0.1, group='pool')
 IOUS = ('0.5', '0.3')
-SELF_SIMILARITY = dict(self_similarity=1.0)     # the row that weighs the self-similarity score
+# rows of the default recipe's trained network refitted with other settings
+REFITS = {'default + self-similarity': ('default_self_similarity',
+                                        dict(weights=dict(self_similarity=1.0))),
+          'default, tail normalisation': ('default_tail', dict(normalisation='tail'))}
 
 
 def _positive(text: str) -> int:
@@ -171,11 +175,13 @@ def synthseg_maps(config: Path, pool: Path, rels, work: Path, iterations=None):
         log.get('model', {})
 
 
-def refit_maps(config: Path, checkpoint: Path, pool: Path, rels, work: Path, weights: dict):
-    """The recipe's trained network with other score ``weights``: scorers and normalisation
-    refitted on the pool, maps written; returns (maps dir, fit s, maps/s, settings)."""
+def refit_maps(config: Path, checkpoint: Path, pool: Path, rels, work: Path, overrides: dict):
+    """The recipe's trained network with other model settings (``overrides``; ``weights`` are
+    merged into the recipe's): scorers and normalisation refitted on the pool, maps written;
+    returns (maps dir, fit s, maps/s, settings)."""
     cfg = load_config(config)
-    model_cfg = dict(cfg.model, weights={**dict(cfg.model.get('weights', {})), **weights})
+    weights = {**dict(cfg.model.get('weights', {})), **dict(overrides.get('weights', {}))}
+    model_cfg = {**cfg.model, **overrides, 'weights': weights}
     model = build_anomaly_model(dict(model=model_cfg, checkpoint=str(checkpoint)))
     start = time.perf_counter()
     images, skipped = load_training_images([pool / r for r in rels], model.input_size, False)
@@ -228,13 +234,13 @@ def synthseg_row(config: str, pool: Path, masks: Path, gt: dict, rels, work: Pat
 
 
 def refit_row(config: str, train_s: float, pool: Path, masks: Path, gt: dict, rels,
-              work: Path, checkpoint: Path, weights: dict) -> dict:
-    """The row of a recipe's trained network refitted with other score ``weights``; its
-    training time is the recipe's (``train_s``) plus the refit."""
+              work: Path, checkpoint: Path, overrides: dict) -> dict:
+    """The row of a recipe's trained network refitted with other model settings
+    (``overrides``); its training time is the recipe's (``train_s``) plus the refit."""
     maps, fit_s, rate, settings = refit_maps(REPO / 'configs' / 'anomaly' / config, checkpoint,
-                                             pool, rels, work, weights)
+                                             pool, rels, work, overrides)
     return dict(score(maps, pool, masks, gt, True), train_s=train_s + fit_s, maps_per_s=rate,
-                recipe=f'{config}, weights={weights}', settings=settings)
+                recipe=f'{config}, {overrides}', settings=settings)
 
 
 def baseline_row(pool: Path, masks: Path, gt: dict, rels, work: Path) -> dict:
@@ -327,11 +333,10 @@ def main(argv=None) -> int:
         run = dict(max_images=args.max_images, iterations=args.iterations)
         found = dict(default=saved_row(out / 'default' / 'row.json', run, lambda: synthseg_row(
             'synthseg.py', pool, masks, gt, rels, out / 'default', args.iterations)))
-        found['default + self-similarity'] = saved_row(
-            out / 'default_self_similarity' / 'row.json', run, lambda: refit_row(
+        for row_name, (folder, overrides) in REFITS.items():
+            found[row_name] = saved_row(out / folder / 'row.json', run, lambda: refit_row(
                 'synthseg.py', found['default']['train_s'], pool, masks, gt, rels,
-                out / 'default_self_similarity', out / 'default' / 'train' / MODEL_FILE,
-                SELF_SIMILARITY))
+                out / folder, out / 'default' / 'train' / MODEL_FILE, overrides))
         found['per-dataset'] = saved_row(
             out / 'per-dataset' / 'row.json', run, lambda: synthseg_row(
                 PER_DATASET_RECIPE[name], pool, masks, gt, rels, out / 'per-dataset',

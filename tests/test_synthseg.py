@@ -16,6 +16,7 @@ from agssp.anomaly.registry import ANOMALY_MODELS
 from agssp.anomaly.synthseg import (GENERATORS, GaussianMemory, SelfSimilarity, SyntheticDefects,
                                     texture_channels, texture_features)
 from agssp.anomaly.synthseg.model import aspect_input_size, pool_alignment
+from agssp.anomaly.synthseg.normalisation import tail_surprise, tail_table
 from agssp.anomaly.synthseg.synthetic import visible_change_mask
 from agssp.anomaly.synthseg.synthetic_dataset import SyntheticDefectDataset, synthetic_batch
 from agssp.anomaly.synthseg.trainer import (LAST_CHECKPOINT, MODEL_FILE, TrainSettings,
@@ -190,11 +191,52 @@ def test_model_with_self_similarity_and_a_checkpoint_from_before_it():
 
     plain = tiny_model().eval()
     plain.fit(images)
-    old = {k: v for k, v in plain.state_dict().items() if not k.startswith('self_similarity.')}
+    old = {k: v for k, v in plain.state_dict().items()
+           if not k.startswith(('self_similarity.', 'tail_'))}
     old['score_centre'], old['score_scale'] = old['score_centre'][:3], old['score_scale'][:3]
     loaded = tiny_model().eval()
     loaded.load_state_dict(old)
     assert torch.allclose(loaded(images[:2])['anomaly_map'], plain(images[:2])['anomaly_map'])
+
+
+def test_tail_surprise_is_minus_log_of_the_tail_probability():
+    values = np.arange(10000, dtype=np.float64)          # P(S >= v) = (10000 - v) / 10000
+    table = [torch.from_numpy(t) for t in tail_table(values)]
+    probe = torch.tensor([-5.0, 0.0, 5000.0, 9000.0, 9900.0])
+    expected = -np.log((10000 - np.array([0, 0, 5000, 9000, 9900])) / 10000)
+    assert np.allclose(tail_surprise(probe, *table).numpy(), expected, atol=0.02)
+    beyond = tail_surprise(torch.tensor([9999.0, 12000.0, 15000.0]), *table)
+    assert np.log(10000) - 0.1 < beyond[0] < np.log(10000) + 0.5 < beyond[1] < beyond[2]
+    # a run of equal values (a saturated score) gets the smallest surprise of the run
+    repeated = [torch.from_numpy(t) for t in tail_table(np.r_[np.zeros(9000), np.ones(1000)])]
+    assert tail_surprise(torch.tensor([0.0, 1.0]), *repeated).tolist() == \
+        pytest.approx([0.0, np.log(10)], abs=0.05)
+    with pytest.raises(ValueError, match='at least two'):
+        tail_table(np.ones(1))
+
+
+def test_tail_normalisation_puts_every_score_on_the_surprise_scale():
+    """Fitted with normalisation='tail', each score's share of training pixels at surprise
+    >= t is about exp(-t); a spread-fitted checkpoint loads but must be refitted for it."""
+    images = torch.from_numpy(surfaces(8)).float()[:, None]
+    model = tiny_model(normalisation='tail').eval()
+    model.fit(images)
+    assert model.settings()['normalisation'] == 'tail'
+    for k, raw in model.raw_scores(images).items():
+        surprise = model.normalise(k, raw)
+        assert float((surprise >= np.log(10)).float().mean()) == pytest.approx(0.1, abs=0.03), k
+    assert torch.isfinite(model(images[:2])['anomaly_map']).all()
+
+    spread = tiny_model().eval()
+    spread.fit(images)
+    switched = tiny_model(normalisation='tail').eval()
+    switched.load_state_dict(spread.state_dict())
+    with pytest.raises(RuntimeError, match='fit it again'):
+        switched(images[:1])
+    switched.fit(images)
+    assert torch.allclose(switched(images[:2])['anomaly_map'], model(images[:2])['anomaly_map'])
+    with pytest.raises(ValueError, match='normalisation must be one of'):
+        tiny_model(normalisation='rank')
 
 
 # --- training ------------------------------------------------------------------------------

@@ -12,9 +12,14 @@ with configurable weights:
       (:mod:`.self_similarity`) - defects in pools with no clean image or no alignment (off
       unless weighted).
 
-Normalisation of a score: ``(s - median) / (99th percentile - median)`` over all training-image
-pixels, so 0 is typical and 1 is rare on normal surfaces. The map has 1/4 of the input
-resolution; the image score is the maximum of the map after a 3x3 mean.
+Normalisation of a score over all training-image pixels, ``normalisation=``:
+
+    * ``spread``: ``(s - median) / (99th percentile - median)``, so 0 is typical and 1 is rare;
+    * ``tail``: the surprise ``-log P(S >= s)`` (:mod:`.normalisation`), so the summed map is
+      Fisher's combination of the scores' tail probabilities, whatever each score's spread.
+
+The map has 1/4 of the input resolution; the image score is the maximum of the map after a
+3x3 mean.
 
 Two settings can follow from the data, and the checkpoint keeps what was chosen:
 
@@ -36,6 +41,7 @@ import torch.nn.functional as F
 from agssp.anomaly.base import AnomalyMapModel
 from agssp.anomaly.registry import ANOMALY_MODELS
 from agssp.anomaly.synthseg.memory import LAYOUTS, GaussianMemory
+from agssp.anomaly.synthseg.normalisation import TAIL_LEVELS, tail_surprise, tail_table
 from agssp.anomaly.synthseg.self_similarity import SelfSimilarity
 from agssp.anomaly.synthseg.texture import texture_channels, texture_features
 from agssp.anomaly.synthseg.torch_model import SynthSegNet
@@ -47,6 +53,7 @@ DEFAULT_WEIGHTS = dict(segmentation=1.0, texture=1.0, feature=1.0, self_similari
 CELL = 8            # memory cell size in input pixels
 GREY_EPS = 1.0      # grey levels added to the standard deviation when standardising
 NORM_QUANTILE = 99.0
+NORMALISATIONS = ('spread', 'tail')
 ASPECTS = ('stretch', 'keep')
 SIZE_STEP = 32      # input sides are multiples of this
 
@@ -108,6 +115,7 @@ class SynthSeg(AnomalyMapModel):
         weights: weight of each score in the map (keys from ``COMPONENTS``; 0 drops one;
             missing keys take :data:`DEFAULT_WEIGHTS`).
         knn_fraction: the self-similarity score's ``k`` as a fraction of an image's cells.
+        normalisation: ``spread`` or ``tail`` (see the module docstring).
         trim: fraction of farthest samples the memories drop (contaminated pools).
         shrinkage: relative ridge of the memories' covariances.
         fit_batch_size: images per forward pass in :meth:`fit`.
@@ -118,8 +126,12 @@ class SynthSeg(AnomalyMapModel):
                  layout: str = 'positional', weights: Optional[Mapping[str, float]] = None,
                  trim: float = 0.1, shrinkage: float = 0.01, fit_batch_size: int = 32,
                  alignment_threshold: float = 0.1, aspect: str = 'stretch',
-                 knn_fraction: float = 0.25):
+                 knn_fraction: float = 0.25, normalisation: str = 'spread'):
         super().__init__()
+        if normalisation not in NORMALISATIONS:
+            raise ValueError(f'normalisation must be one of {NORMALISATIONS}, '
+                             f'got {normalisation!r}')
+        self.normalisation = normalisation
         if layout not in (*LAYOUTS, 'auto'):
             raise ValueError(f"layout must be one of {(*LAYOUTS, 'auto')}, got {layout!r}")
         if aspect not in ASPECTS:
@@ -145,6 +157,10 @@ class SynthSeg(AnomalyMapModel):
         self.register_buffer('alignment', torch.tensor(float('nan')))
         self.register_buffer('score_centre', torch.zeros(len(COMPONENTS)))
         self.register_buffer('score_scale', torch.ones(len(COMPONENTS)))
+        self.register_buffer('tail_values', torch.zeros(len(COMPONENTS), TAIL_LEVELS,
+                                                        dtype=torch.float64))
+        self.register_buffer('tail_surprise', torch.zeros(len(COMPONENTS), TAIL_LEVELS,
+                                                          dtype=torch.float64))
         self._set_memories(input_size, 'positional' if layout == 'auto' else layout)
         self._register_load_state_dict_pre_hook(self._adopt_checkpoint_choices)
 
@@ -175,7 +191,10 @@ class SynthSeg(AnomalyMapModel):
     def _adopt_checkpoint_choices(self, state_dict, prefix, *args):
         """Before loading: take the checkpoint's input size and layout (older checkpoints,
         without them, keep the config's); a checkpoint from before ``self_similarity`` gets
-        its normalisation padded (centre 0, scale 1) and unfitted self-similarity buffers."""
+        its normalisation padded (centre 0, scale 1) and unfitted self-similarity buffers; one
+        from before ``normalisation='tail'`` gets empty tail tables."""
+        for key in ('tail_values', 'tail_surprise'):
+            state_dict.setdefault(prefix + key, getattr(self, key).clone())
         centre = state_dict.get(prefix + 'score_centre')
         if centre is not None and len(centre) < len(COMPONENTS):     # before self_similarity
             missing = len(COMPONENTS) - len(centre)
@@ -200,7 +219,8 @@ class SynthSeg(AnomalyMapModel):
         return dict(input_size=list(self.input_size), aspect=self.aspect,
                     layout=self.layout, layout_rule=self.layout_rule,
                     alignment=None if math.isnan(alignment) else round(alignment, 4),
-                    alignment_threshold=self.alignment_threshold)
+                    alignment_threshold=self.alignment_threshold,
+                    normalisation=self.normalisation)
 
     def choose_layout(self, texture: torch.Tensor) -> str:
         """Measure the alignment of texture statistics (N, C, h, w), record it and, with
@@ -285,7 +305,21 @@ class SynthSeg(AnomalyMapModel):
             i = COMPONENTS.index(k)
             self.score_centre[i] = centre
             self.score_scale[i] = max(spread, 1e-6)
+            if self.normalisation == 'tail':
+                for buffer, table in zip((self.tail_values, self.tail_surprise),
+                                         tail_table(values)):
+                    buffer[i] = torch.from_numpy(table)
         self.train(was_training)
+
+    def normalise(self, component: str, score: torch.Tensor) -> torch.Tensor:
+        """A raw score of ``component`` on the scale :meth:`fit` set (``normalisation``)."""
+        i = COMPONENTS.index(component)
+        if self.normalisation == 'tail':
+            if not self.tail_surprise[i].any():
+                raise RuntimeError(f"no tail table for {component!r}: the model was fitted "
+                                   "with normalisation='spread'; fit it again")
+            return tail_surprise(score, self.tail_values[i], self.tail_surprise[i])
+        return (score - self.score_centre[i]) / self.score_scale[i]
 
     def forward(self, images: torch.Tensor) -> Dict[str, torch.Tensor]:
         h, w = self.input_size
@@ -295,8 +329,7 @@ class SynthSeg(AnomalyMapModel):
         size = (h // self.net.out_stride, w // self.net.out_stride)
         total = 0
         for k, score in self.raw_scores(images).items():
-            i = COMPONENTS.index(k)
-            score = (score - self.score_centre[i]) / self.score_scale[i]
+            score = self.normalise(k, score)
             if score.shape[-2:] != size:
                 score = F.interpolate(score[:, None], size=size, mode='bilinear',
                                       align_corners=False)[:, 0]

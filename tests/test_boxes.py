@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from benchmark_helpers import load_benchmark
 from pycocotools.coco import COCO
 
 from agssp.anomaly.baseline_maps import write_baseline_maps
@@ -432,10 +433,7 @@ def test_box_options_benchmark_scores_a_pipeline_dir(tmp_path, capsys):
     (work / '05_pseudo_boxes').mkdir()
     (work / '05_pseudo_boxes' / 'stage_done.json').write_text(json.dumps(dict(
         settings=dict(threshold=dict(type='absolute', value=0.5)))))
-    spec = importlib.util.spec_from_file_location(
-        '_bench_box_options', REPO / 'benchmarks' / 'pseudo_box_options.py')
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_benchmark('pseudo_box_options')
     assert bench.main([str(work), '--workers', '1', '--variants', '', 'grow_frac=0.5']) == 0
     rows = [line for line in capsys.readouterr().out.splitlines()
             if line.startswith('| reference') or line.startswith('| grow_frac')]

@@ -1,20 +1,13 @@
 """benchmarks/map_generalisation.py: a rerun reads finished rows back, sizes are checked (no
 training)."""
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
+from benchmark_helpers import load_benchmark
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location('_bench_map_generalisation',
-                                                  REPO / 'benchmarks' / 'map_generalisation.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark('map_generalisation')
 
 
 def test_a_finished_row_is_read_back_only_for_the_same_sizes(tmp_path):

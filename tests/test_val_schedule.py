@@ -1,20 +1,15 @@
 """benchmarks/val_schedule.py: mmengine's validation-epoch rule, the save_best pick, and the
 table on a run folder written by hand (no training)."""
-import importlib.util
 import json
 from pathlib import Path
 
-from agssp.engine.detector_adapter import validation_epochs
+from benchmark_helpers import load_benchmark
 
-REPO = Path(__file__).resolve().parents[1]
+from agssp.engine.detector_adapter import validation_epochs
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location('_bench_val_schedule',
-                                                  REPO / 'benchmarks' / 'val_schedule.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark('val_schedule')
 
 
 def test_validation_epochs_follow_the_epoch_loop():

@@ -11,6 +11,8 @@
 #     statistics' variance explained by position, agssp.anomaly.synthseg.model.pool_alignment)
 #     is >= 0.1, pooled otherwise; train_log.json's "model" records it. Measured on 150 images
 #     each (texture statistics): BSData 0.75, Magnetic Tile 0.24, NEU-DET 0.01.
+# Off here, measured beside it (benchmarks/map_generalisation.py, docs/synthseg.md): the
+# self-similarity score (model.weights.self_similarity) and model.normalisation='tail'.
 _base_ = ['./synthseg_magnetic_tile.py']
 
 input_size = (256, 256)

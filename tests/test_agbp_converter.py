@@ -1,5 +1,4 @@
 """AGBP checkpoint -> backbone checkpoint -> detector backbone: zero missing, zero unexpected."""
-import importlib.util
 
 import pytest
 import torch
@@ -7,6 +6,7 @@ from agbp_helpers import CONFIG_DIR
 from mmengine.config import Config, ConfigDict
 from mmengine.hub import get_config
 from mmengine.registry import MODELS, init_default_scope
+from script_modules import load_script
 
 import agssp.datasets  # noqa: F401  (registration)
 import agssp.models  # noqa: F401  (registration)
@@ -19,14 +19,6 @@ torch.set_num_threads(1)
 REPO_CONFIGS = CONFIG_DIR.parent
 CLEAN = dict(missing=[], unexpected=[], shape_mismatch=[])
 TINY_SWIN = dict(embed_dims=32, depths=[2, 2, 2, 2], num_heads=[1, 2, 4, 8])
-
-
-def _load_converter_tool():
-    path = REPO_CONFIGS.parent / 'tools' / 'model_converters' / 'agbp_to_backbone.py'
-    spec = importlib.util.spec_from_file_location('_tool_agbp_to_backbone', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _agbp_checkpoint(path, config_name):
@@ -43,7 +35,7 @@ def _build(scope, cfg):
 
 
 def test_cspdarknet_round_trip_through_the_cli_and_the_mmyolo_detector(tmp_path):
-    agbp_to_backbone = _load_converter_tool()
+    agbp_to_backbone = load_script('tools/model_converters/agbp_to_backbone.py')
     src, dst = tmp_path / 'agbp.pth', tmp_path / 'backbone.pth'
     agbp = _agbp_checkpoint(src, 'agbp_cspdarknet-yolov8s_8xb128-200e_metal.py')
     detector_cfg = REPO_CONFIGS / 'finetune' / 'yolo' / 'yolov8_s_cspdarknet_demo.py'

@@ -5,17 +5,17 @@ and fine-tuning starts from exactly the weights AGBP produced, never silently re
 The AGDP stage runs through mmengine's Runner (EMA, parameter scheduler and checkpoint hooks
 of the config included); the AGSSP fine-tuning's weights are read when its training starts.
 """
-import importlib.util
 
 import pytest
 import torch
 from agbp_helpers import one_training_step as agbp_training_step
 from agbp_helpers import tiny_config as tiny_agbp_config
 from agbp_helpers import write_tiny_agbp_data
-from detector_helpers import (CONFIGS, REPO, build_detector, state_under, tiny_config,
-                              write_tiny_coco, write_tiny_pseudo_box_data)
+from detector_helpers import (CONFIGS, build_detector, state_under, tiny_config, write_tiny_coco,
+                              write_tiny_pseudo_box_data)
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
+from script_modules import load_script
 
 from agssp.engine.backbone_export import compare_with_backbone, load_agbp_state_dict
 
@@ -43,14 +43,6 @@ CHAINS = {
                       'finetune/yolo/yolov8_s_swin-b-w6_agbp.py',
                       'finetune/yolo/yolov8_s_swin-b-w6_agssp.py'),
 }
-
-
-def _converter_main():
-    path = REPO / 'tools' / 'model_converters' / 'agbp_to_backbone.py'
-    spec = importlib.util.spec_from_file_location('_tool_agbp_to_backbone', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
 
 
 def _assert_same(state, reference, what):
@@ -89,8 +81,9 @@ def test_agbp_to_agdp_to_finetuning(family, tmp_path, capsys):
 
     # 2. Converter, checked against the AGDP config's backbone: no missing / unexpected keys.
     converted_path = tmp_path / 'backbone.pth'
-    rc = _converter_main()([str(tmp_path / 'agbp.pth'), str(converted_path), *target_args,
-                            '--check-config', str(CONFIGS / agdp_rel)])
+    converter = load_script('tools/model_converters/agbp_to_backbone.py')
+    rc = converter.main([str(tmp_path / 'agbp.pth'), str(converted_path), *target_args,
+                         '--check-config', str(CONFIGS / agdp_rel)])
     assert rc == 0
     converted = state_under(load_agbp_state_dict(converted_path), 'backbone.')
     shared = set(converted) & set(agbp_backbone)

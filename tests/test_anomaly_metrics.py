@@ -1,11 +1,11 @@
 """Anomaly-map metrics on inputs with known answers, and the evaluation tool end to end."""
-import importlib.util
 import json
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from script_modules import load_script
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from agssp.core.anomaly_maps import resize_map
@@ -13,7 +13,6 @@ from agssp.core.fileio import atomic_save_npy
 from agssp.evaluation.anomaly_metrics import (AnomalyMetricAccumulator, format_table, mask_regions,
                                               pixel_metrics)
 
-TOOL = Path(__file__).resolve().parents[1] / 'tools' / 'eval_anomaly_maps.py'
 METRICS = ('image_auroc', 'pixel_auroc', 'pixel_ap', 'aupro')
 
 
@@ -147,9 +146,7 @@ def test_resize_map_is_bilinear_to_the_given_size():
 
 
 def run_tool(*argv):
-    spec = importlib.util.spec_from_file_location('eval_anomaly_maps', TOOL)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_script('tools/eval_anomaly_maps.py')
     return tool.main([str(a) for a in argv] + ['--no-progress'])
 
 

@@ -1,5 +1,4 @@
 """The anomaly-map generator: outputs, corrupt images, resume after a kill, 2-process sharding."""
-import importlib.util
 import json
 import os
 import signal
@@ -13,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from script_modules import load_script
 
 import agssp.anomaly  # noqa: F401  (registration)
 from agssp.anomaly.build import build_anomaly_model, reference_paths
@@ -61,11 +61,9 @@ def subprocess_env():
 
 def run_tool(cfg, img_dir, out_dir, *extra):
     """The generator tool in this process (an uninterrupted, single-process run)."""
-    spec = importlib.util.spec_from_file_location('generate_anomaly_maps', TOOL)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_script('tools/generate_anomaly_maps.py')
     return tool.main([str(cfg), '--img-dir', str(img_dir), '--out-dir', str(out_dir),
-                 '--suffixes', '.jpg', '--no-progress', *extra])
+                      '--suffixes', '.jpg', '--no-progress', *extra])
 
 
 def map_set(out_dir):

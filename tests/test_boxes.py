@@ -1,5 +1,4 @@
 """Pseudo boxes: the rule, the thresholds, bad inputs, and masks-as-maps on real Magnetic Tile."""
-import importlib.util
 import json
 import logging
 import os
@@ -8,8 +7,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from benchmark_helpers import load_benchmark
 from pycocotools.coco import COCO
+from script_modules import load_benchmark, load_script
 
 from agssp.anomaly.baseline_maps import write_baseline_maps
 from agssp.evaluation.box_quality import match_boxes, pseudo_box_quality, rates_text
@@ -19,15 +18,7 @@ from agssp.pseudo_boxes.rule import box_cfg_with_defaults, map_to_boxes, min_reg
 from agssp.pseudo_boxes.thresholds import (image_threshold, otsu_threshold,
                                            threshold_cfg_with_defaults)
 
-REPO = Path(__file__).resolve().parents[1]
 MT_DEFECT_CLASSES = ('MT_Blowhole', 'MT_Break', 'MT_Crack', 'MT_Fray', 'MT_Uneven')
-
-
-def _load_tool(name):
-    spec = importlib.util.spec_from_file_location(f'_tool_{name}', REPO / 'tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _map_with_blocks(hw, blocks):
@@ -378,7 +369,7 @@ def test_export_cli_keeps_empty_images_and_draws(tmp_path, capsys):
         blocks = [(5, 15, 5, 25, 1.0 + i)] if i % 2 else []
         _write_maps(map_dir, {f'{i}.npy': _map_with_blocks((50, 50), blocks)})
     out = tmp_path / 'ann.json'
-    tool = _load_tool('anomaly_maps_to_coco')
+    tool = load_script('tools/anomaly_maps_to_coco.py')
     assert tool.main(['--maps', str(map_dir), '--img-dir', str(img_dir), '--out', str(out),
                       '--draw', '2']) == 0
     coco = json.loads(out.read_text())
@@ -397,7 +388,7 @@ def test_export_cli_passes_the_box_rule_options(tmp_path, flags, boxes):
     cv2.imwrite(str(img_dir / 'crack.png'), np.zeros((400, 400), np.uint8))
     _write_maps(map_dir, {'crack.npy': _fragmented_crack()})
     out = tmp_path / 'ann.json'
-    tool = _load_tool('anomaly_maps_to_coco')
+    tool = load_script('tools/anomaly_maps_to_coco.py')
     assert tool.main(['--maps', str(map_dir), '--img-dir', str(img_dir), '--out', str(out),
                       '--threshold', 'absolute', '--value', '0.5', *flags]) == 0
     assert len(json.loads(out.read_text())['annotations']) == boxes
@@ -407,7 +398,7 @@ def test_export_cli_passes_grow_frac(tmp_path):
     img_dir.mkdir()
     cv2.imwrite(str(img_dir / 'halo.png'), np.zeros((300, 300), np.uint8))
     _write_maps(map_dir, {'halo.npy': _cored_halo()})
-    tool = _load_tool('anomaly_maps_to_coco')
+    tool = load_script('tools/anomaly_maps_to_coco.py')
     widths = []
     for flags in ([], ['--grow-frac', '0.5']):
         out = tmp_path / f'ann{len(flags)}.json'

@@ -1,24 +1,16 @@
 """tools/collect_results.py: the paper-style table from work dirs laid out as mmengine lays them."""
 import csv
-import importlib.util
 import json
 
 import pytest
-from detector_helpers import CONFIGS, REPO
+from detector_helpers import CONFIGS
 from mmengine.config import Config
+from script_modules import load_script
 
 from agssp.engine import adapt
 from agssp.evaluation.results_table import describe_run
 
 NEU = ('crazing', 'inclusion', 'patches', 'pitted_surface', 'rolled-in_scale', 'scratches')
-
-
-def _tool_main():
-    path = REPO / 'tools' / 'collect_results.py'
-    spec = importlib.util.spec_from_file_location('_tool_collect_results', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
 
 
 def _validation(epoch, map50, map_, classes=NEU):
@@ -54,7 +46,7 @@ def test_table_from_work_dirs(tmp_path, monkeypatch, capsys):
     _run(root, yolo.format('baseline'), 'gc10_det', [], monkeypatch)  # no validation yet
     out = tmp_path / 'results.md'
 
-    assert _tool_main()([str(root), '--out', str(out)]) == 0
+    assert load_script('tools/collect_results.py').main([str(root), '--out', str(out)]) == 0
 
     assert 'skipped' in capsys.readouterr().err
     lines = out.read_text().splitlines()
@@ -71,7 +63,7 @@ def test_table_from_work_dirs(tmp_path, monkeypatch, capsys):
 
 
 def test_no_result_and_missing_dir_exit_codes(tmp_path, capsys):
-    main = _tool_main()
+    main = load_script('tools/collect_results.py').main
     (tmp_path / 'empty').mkdir()
     assert main([str(tmp_path / 'empty'), '--out', str(tmp_path / 'r.md')]) == 1
     assert main([str(tmp_path / 'nowhere'), '--out', str(tmp_path / 'r.md')]) == 2

@@ -1,5 +1,4 @@
 """Dataset converters: real NEU-DET / Magnetic Tile counts, and tiny synthetic bad-input cases."""
-import importlib.util
 import json
 from pathlib import Path
 
@@ -8,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from scipy import ndimage
+from script_modules import load_script
 
 from agssp.core.coco import BoxError, checked_box
 from agssp.core.images import read_image_size, read_mask
@@ -17,18 +17,9 @@ from agssp.datasets.converters.split import (fraction_tag, image_strata, labelle
 from agssp.datasets.converters.voc import parse_voc_xml, voc_to_coco
 from agssp.datasets.converters.yolo import yolo_to_coco
 
-REPO = Path(__file__).resolve().parents[1]
 NEU_CLASSES = ['crazing', 'inclusion', 'patches', 'pitted_surface', 'rolled-in_scale',
                'scratches']
 MT_CLASSES = ['Blowhole', 'Break', 'Crack', 'Fray', 'Uneven']
-
-
-def _load_tool(name):
-    path = REPO / 'tools' / 'dataset_converters' / f'{name}.py'
-    spec = importlib.util.spec_from_file_location(f'_tool_{name}', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _kinds(writer):
@@ -206,7 +197,7 @@ def test_voc_given_classes_and_several_pairs(voc_dirs, tmp_path):
 
 
 def test_voc_cli(voc_dirs, tmp_path, capsys):
-    tool = _load_tool('voc_to_coco')
+    tool = load_script('tools/dataset_converters/voc_to_coco.py')
     out = tmp_path / 'out' / 'ann.json'
     argv = ['--ann-dir', str(voc_dirs[0]), '--img-dir', str(voc_dirs[1]), '--out', str(out)]
     assert tool.main(argv) == 0
@@ -349,7 +340,7 @@ def test_write_splits_and_cli(tmp_path):
     assert sorted(p.name for p in outputs) == ['train.json', 'train_10pct.json',
                                                'train_2.5pct.json', 'val.json']
     assert fraction_tag(0.1) == '10pct'
-    tool = _load_tool('split_coco')
+    tool = load_script('tools/dataset_converters/split_coco.py')
     argv = ['--ann', str(ann), '--out-dir', str(tmp_path / 'b'), '--val-fraction', '0.25',
             '--labelled-fraction', '0.1', '0.025', '--seed', '0']
     assert tool.main(argv) == 0

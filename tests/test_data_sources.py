@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from script_modules import load_script
 
 from agssp.pipeline.data_sources import bsdata_groups, prepare_data
 
@@ -186,27 +187,18 @@ def test_readme_config_is_the_example_file():
         (REPO / 'configs' / 'pipeline' / 'my_data_example.py').read_text()
 
 
-def _tool(name):
-    import importlib.util
-    path = REPO / 'tools' / 'dataset_converters' / f'{name}.py'
-    spec = importlib.util.spec_from_file_location(f'_tool_{name}', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_readme_steps_on_bsdata_as_a_users_folder(bsdata_root, tmp_path):
     """The README's steps: labelme -> COCO, a test split, the example config with paths edited."""
     from mmengine.config import Config
 
     from agssp.pipeline.agssp_pipeline import AgsspPipeline
     coco_dir = tmp_path / 'coco'
-    assert _tool('labelme_to_coco').main([
+    assert load_script('tools/dataset_converters/labelme_to_coco.py').main([
         '--label-dir', str(bsdata_root / 'label'), '--img-dir', str(bsdata_root / 'data'),
         '--out', str(coco_dir / 'all.json')]) == 0
-    assert _tool('split_coco').main(['--ann', str(coco_dir / 'all.json'), '--out-dir',
-                                     str(coco_dir), '--val-fraction', '0.2',
-                                     '--labelled-fraction']) == 0
+    split_coco = load_script('tools/dataset_converters/split_coco.py')
+    assert split_coco.main(['--ann', str(coco_dir / 'all.json'), '--out-dir', str(coco_dir),
+                            '--val-fraction', '0.2', '--labelled-fraction']) == 0
     (coco_dir / 'val.json').rename(coco_dir / 'test.json')
     cfg = Config.fromfile(REPO / 'configs' / 'pipeline' / 'my_data_example.py')
     cfg.data.update(unlabelled=[str(bsdata_root / 'data')], train_ann=str(coco_dir / 'train.json'),

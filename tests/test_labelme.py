@@ -1,5 +1,4 @@
 """labelme -> COCO: generated labelme files with every kind of bad input, and the real BSData."""
-import importlib.util
 import json
 from pathlib import Path
 
@@ -7,18 +6,9 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
+from script_modules import load_script
 
 from agssp.datasets.converters.labelme import labelme_to_coco, parse_labelme, write_polygon_masks
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _tool():
-    path = REPO / 'tools' / 'dataset_converters' / 'labelme_to_coco.py'
-    spec = importlib.util.spec_from_file_location('_tool_labelme_to_coco', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _shape(label, points, kind='polygon', group_id=None):
@@ -109,7 +99,7 @@ def test_masks_fill_the_polygons(layout, tmp_path):
 
 
 def test_cli_writes_the_file_and_its_exit_codes(layout, tmp_path, capsys):
-    tool = _tool()
+    tool = load_script('tools/dataset_converters/labelme_to_coco.py')
     out = tmp_path / 'out' / 'ann.json'
     args = ['--label-dir', str(layout / 'labels'), '--img-dir', str(layout / 'images'),
             '--out', str(out)]

@@ -3,7 +3,7 @@ training)."""
 import json
 
 import pytest
-from benchmark_helpers import load_benchmark
+from script_modules import load_benchmark
 
 
 def _bench():

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from script_modules import load_script
 
 from agssp.anomaly.writer import generate_anomaly_maps
 from agssp.pseudo_boxes.export import (THRESHOLD_CACHE_NAME, export_pseudo_boxes_coco,
@@ -224,11 +225,7 @@ def test_export_cli_pooled_option(tmp_path):
 
 
 def test_eval_tool_by_source(tmp_path, capsys):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location('_eval_pseudo_boxes',
-                                                  REPO / 'tools' / 'eval_pseudo_boxes.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_script('tools/eval_pseudo_boxes.py')
     rng = np.random.default_rng(6)
     maps = {**_blob_maps(rng, 'a', 3, 0.2, 1.0), **_blob_maps(rng, 'b', 3, 0.5, 1.0)}
     _write(tmp_path / 'maps', maps)

@@ -3,7 +3,7 @@ table on a run folder written by hand (no training)."""
 import json
 from pathlib import Path
 
-from benchmark_helpers import load_benchmark
+from script_modules import load_benchmark
 
 from agssp.engine.detector_adapter import validation_epochs
 

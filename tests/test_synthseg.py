@@ -239,6 +239,27 @@ def test_tail_normalisation_puts_every_score_on_the_surprise_scale():
         tiny_model(normalisation='rank')
 
 
+def test_image_centring_removes_a_per_image_offset():
+    """centre='image': the map is the pool-centred map less its own median (so an offset of a
+    whole image, e.g. from another camera, is gone); a local defect still stands out."""
+    images = torch.from_numpy(surfaces(6)).float()[:, None]
+    model = tiny_model(centre='image').eval()
+    model.fit(images)
+    assert model.settings()['centre'] == 'image'
+    probe = images[:1].clone()
+    probe[..., 24:40, 24:40] = 250.0
+    out = model(probe)
+    amap = out['anomaly_map'][0]
+    assert float(amap.median()) == pytest.approx(0.0, abs=1e-6)
+    assert float(amap[6:10, 6:10].mean()) > float(amap.median()) + 0.5
+    pool = tiny_model().eval()
+    pool.fit(images)
+    plain = pool(probe)['anomaly_map'][0]
+    assert torch.allclose(amap, plain - plain.median(), atol=1e-5)
+    with pytest.raises(ValueError, match='centre must be one of'):
+        tiny_model(centre='batch')
+
+
 # --- training ------------------------------------------------------------------------------
 
 def scheduled_lrs(settings):

@@ -19,7 +19,9 @@ Normalisation of a score over all training-image pixels, ``normalisation=``:
       Fisher's combination of the scores' tail probabilities, whatever each score's spread.
 
 The map has 1/4 of the input resolution; the image score is the maximum of the map after a
-3x3 mean.
+3x3 mean. With ``centre='image'`` each image's map first has its own median subtracted, so a
+pool mixing sources (one camera's images scoring higher everywhere) is put on one level, at the
+cost of offsets that are themselves the defect (large defects, whole-image changes).
 
 Two settings can follow from the data, and the checkpoint keeps what was chosen:
 
@@ -54,6 +56,7 @@ CELL = 8            # memory cell size in input pixels
 GREY_EPS = 1.0      # grey levels added to the standard deviation when standardising
 NORM_QUANTILE = 99.0
 NORMALISATIONS = ('spread', 'tail')
+CENTRES = ('pool', 'image')
 ASPECTS = ('stretch', 'keep')
 SIZE_STEP = 32      # input sides are multiples of this
 
@@ -116,6 +119,8 @@ class SynthSeg(AnomalyMapModel):
             missing keys take :data:`DEFAULT_WEIGHTS`).
         knn_fraction: the self-similarity score's ``k`` as a fraction of an image's cells.
         normalisation: ``spread`` or ``tail`` (see the module docstring).
+        centre: ``pool`` (the scores' centres are the training pool's) or ``image`` (each
+            map also less its own median).
         trim: fraction of farthest samples the memories drop (contaminated pools).
         shrinkage: relative ridge of the memories' covariances.
         fit_batch_size: images per forward pass in :meth:`fit`.
@@ -126,12 +131,15 @@ class SynthSeg(AnomalyMapModel):
                  layout: str = 'positional', weights: Optional[Mapping[str, float]] = None,
                  trim: float = 0.1, shrinkage: float = 0.01, fit_batch_size: int = 32,
                  alignment_threshold: float = 0.1, aspect: str = 'stretch',
-                 knn_fraction: float = 0.25, normalisation: str = 'spread'):
+                 knn_fraction: float = 0.25, normalisation: str = 'spread',
+                 centre: str = 'pool'):
         super().__init__()
         if normalisation not in NORMALISATIONS:
             raise ValueError(f'normalisation must be one of {NORMALISATIONS}, '
                              f'got {normalisation!r}')
-        self.normalisation = normalisation
+        if centre not in CENTRES:
+            raise ValueError(f'centre must be one of {CENTRES}, got {centre!r}')
+        self.normalisation, self.centre = normalisation, centre
         if layout not in (*LAYOUTS, 'auto'):
             raise ValueError(f"layout must be one of {(*LAYOUTS, 'auto')}, got {layout!r}")
         if aspect not in ASPECTS:
@@ -220,7 +228,7 @@ class SynthSeg(AnomalyMapModel):
                     layout=self.layout, layout_rule=self.layout_rule,
                     alignment=None if math.isnan(alignment) else round(alignment, 4),
                     alignment_threshold=self.alignment_threshold,
-                    normalisation=self.normalisation)
+                    normalisation=self.normalisation, centre=self.centre)
 
     def choose_layout(self, texture: torch.Tensor) -> str:
         """Measure the alignment of texture statistics (N, C, h, w), record it and, with
@@ -334,5 +342,7 @@ class SynthSeg(AnomalyMapModel):
                 score = F.interpolate(score[:, None], size=size, mode='bilinear',
                                       align_corners=False)[:, 0]
             total = total + self.weights[k] * score
+        if self.centre == 'image':
+            total = total - total.flatten(1).median(1).values[:, None, None]
         image_score = F.avg_pool2d(total[:, None], 3, 1, 1, count_include_pad=False)
         return dict(anomaly_map=total, image_score=image_score.flatten(1).amax(1))

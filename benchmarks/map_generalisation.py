@@ -13,11 +13,12 @@ Columns: image AUROC, pixel AUROC, pixel AP, AUPRO@0.3
 at IoU 0.5 and 0.3, overall and by size (:func:`agssp.evaluation.box_quality.pseudo_box_quality`)
 for two box rules on the pooled ``mean_max - 0.1`` threshold: the reference rule (the
 project's default) and ``grow_frac=0.5`` (regions grown to a lower threshold), training and map
-time. Three more rows per dataset reuse the default recipe's trained network, its scorers and
+time. Four more rows per dataset reuse the default recipe's trained network, its scorers and
 normalisation refitted on the pool (their training time includes the refit): "default +
 self-similarity" weighs the self-similarity score 1, "default, tail normalisation" puts every
 score on the surprise scale (``normalisation='tail'``), "default, per-image centring" takes
-each image's median off its map (``centre='image'``). Then Magnetic Tile's clean protocol for the
+each image's median off its map (``centre='image'``), and "default, tail + per-image
+centring" does both. Then Magnetic Tile's clean protocol for the
 default recipe (``benchmarks/magnetic_tile_maps.py --config configs/anomaly/synthseg.py``).
 
 A rerun with the same ``--work-dir`` and sizes resumes: a finished row is read back from its
@@ -78,7 +79,9 @@ IOUS = ('0.5', '0.3')
 REFITS = {'default + self-similarity': ('default_self_similarity',
                                         dict(weights=dict(self_similarity=1.0))),
           'default, tail normalisation': ('default_tail', dict(normalisation='tail')),
-          'default, per-image centring': ('default_image_centre', dict(centre='image'))}
+          'default, per-image centring': ('default_image_centre', dict(centre='image')),
+          'default, tail + per-image centring': ('default_tail_image_centre',
+                                                 dict(normalisation='tail', centre='image'))}
 
 
 def _positive(text: str) -> int:

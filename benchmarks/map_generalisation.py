@@ -13,12 +13,14 @@ Columns: image AUROC, pixel AUROC, pixel AP, AUPRO@0.3
 at IoU 0.5 and 0.3, overall and by size (:func:`agssp.evaluation.box_quality.pseudo_box_quality`)
 for two box rules on the pooled ``mean_max - 0.1`` threshold: the reference rule (the
 project's default) and ``grow_frac=0.5`` (regions grown to a lower threshold), training and map
-time. Four more rows per dataset reuse the default recipe's trained network, its scorers and
+time. Six more rows per dataset reuse the default recipe's trained network, its scorers and
 normalisation refitted on the pool (their training time includes the refit): "default +
 self-similarity" weighs the self-similarity score 1, "default, tail normalisation" puts every
 score on the surprise scale (``normalisation='tail'``), "default, per-image centring" takes
-each image's median off its map (``centre='image'``), and "default, tail + per-image
-centring" does both. Then Magnetic Tile's clean protocol for the
+each image's median off its map (``centre='image'``), "default, tail + per-image
+centring" does both, "default, neighbour reference" takes off each map the per-pixel median
+map of the pool images that look most like it (``centre='neighbours'``), and "default, tail +
+neighbour reference" does that on the surprise scale. Then Magnetic Tile's clean protocol for the
 default recipe (``benchmarks/magnetic_tile_maps.py --config configs/anomaly/synthseg.py``).
 
 A rerun with the same ``--work-dir`` and sizes resumes: a finished row is read back from its
@@ -81,7 +83,11 @@ REFITS = {'default + self-similarity': ('default_self_similarity',
           'default, tail normalisation': ('default_tail', dict(normalisation='tail')),
           'default, per-image centring': ('default_image_centre', dict(centre='image')),
           'default, tail + per-image centring': ('default_tail_image_centre',
-                                                 dict(normalisation='tail', centre='image'))}
+                                                 dict(normalisation='tail', centre='image')),
+          'default, neighbour reference': ('default_neighbours', dict(centre='neighbours')),
+          'default, tail + neighbour reference': ('default_tail_neighbours',
+                                                  dict(normalisation='tail',
+                                                       centre='neighbours'))}
 
 
 def _positive(text: str) -> int:

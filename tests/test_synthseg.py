@@ -17,6 +17,7 @@ from agssp.anomaly.synthseg import (GENERATORS, GaussianMemory, SelfSimilarity, 
                                     texture_channels, texture_features)
 from agssp.anomaly.synthseg.model import aspect_input_size, pool_alignment
 from agssp.anomaly.synthseg.normalisation import tail_surprise, tail_table
+from agssp.anomaly.synthseg.reference import THUMB_CELLS, thumbnail_grid
 from agssp.anomaly.synthseg.synthetic import visible_change_mask
 from agssp.anomaly.synthseg.synthetic_dataset import SyntheticDefectDataset, synthetic_batch
 from agssp.anomaly.synthseg.trainer import (LAST_CHECKPOINT, MODEL_FILE, TrainSettings,
@@ -258,6 +259,54 @@ def test_image_centring_removes_a_per_image_offset():
     assert torch.allclose(amap, plain - plain.median(), atol=1e-5)
     with pytest.raises(ValueError, match='centre must be one of'):
         tiny_model(centre='batch')
+
+
+
+def two_source_pool():
+    """12 images of one source and 4 of another camera (noisier, lit from one side)."""
+    rng = np.random.default_rng(5)
+    other = [surface(50 + i) + rng.normal(0, 25, (64, 64)) + np.linspace(-60, 60, 64)[None, :]
+             for i in range(4)]
+    other = np.clip(np.stack(other), 0, 255).round().astype(np.uint8)
+    return torch.from_numpy(np.concatenate([surfaces(12), other])).float()[:, None]
+
+
+def test_neighbour_reference_levels_a_minority_source_and_keeps_a_defect():
+    """centre='neighbours': a minority source's raised maps come down to the majority's level
+    (its images are each other's neighbours), an image is never its own reference, a local
+    defect still stands out, and the pool travels in the checkpoint."""
+    images = two_source_pool()
+    plain = tiny_model().eval()
+    plain.fit(images)
+    medians = plain(images)['anomaly_map'].flatten(1).median(1).values
+    assert float(medians[12:].mean()) > float(medians[:12].mean()) + 0.05
+    model = tiny_model(centre='neighbours', reference_k=3).eval()
+    model.fit(images)
+    assert model.settings()['centre'] == 'neighbours'
+    assert tuple(model.reference.maps.shape) == (16, 16, 16)
+    medians = model(images)['anomaly_map'].flatten(1).median(1).values
+    assert abs(float(medians[12:].mean()) - float(medians[:12].mean())) < 0.03
+    one = tiny_model(centre='neighbours', reference_k=1).eval()
+    one.fit(images)
+    assert float(one(images[:4])['anomaly_map'].abs().amax()) > 0.1      # not itself
+    probe = images[12:13].clone()
+    probe[..., 24:40, 24:40] = 250.0
+    amap = model(probe)['anomaly_map'][0]
+    assert float(amap[6:10, 6:10].mean()) > float(amap.median()) + 1.0
+    loaded = tiny_model(centre='neighbours', reference_k=3).eval()
+    loaded.load_state_dict(model.state_dict())
+    assert torch.equal(loaded(images[:3])['anomaly_map'], model(images[:3])['anomaly_map'])
+    older = {k: v for k, v in plain.state_dict().items() if not k.startswith('reference.')}
+    unfitted = tiny_model(centre='neighbours').eval()
+    unfitted.load_state_dict(older)
+    with pytest.raises(RuntimeError, match='not fitted'):
+        unfitted(images[:1])
+
+
+def test_thumbnail_grid_follows_the_aspect():
+    assert thumbnail_grid((64, 64)) == (11, 12)
+    rows, cols = thumbnail_grid((160, 416))
+    assert rows * cols == pytest.approx(THUMB_CELLS, rel=0.1) and cols / rows > 2
 
 
 # --- training ------------------------------------------------------------------------------

@@ -19,9 +19,15 @@ Normalisation of a score over all training-image pixels, ``normalisation=``:
       Fisher's combination of the scores' tail probabilities, whatever each score's spread.
 
 The map has 1/4 of the input resolution; the image score is the maximum of the map after a
-3x3 mean. With ``centre='image'`` each image's map first has its own median subtracted, so a
-pool mixing sources (one camera's images scoring higher everywhere) is put on one level, at the
-cost of offsets that are themselves the defect (large defects, whole-image changes).
+3x3 mean. Before it, ``centre=`` may take a reference off each map, for pools that mix sources
+(one camera's images scoring higher everywhere):
+
+    * ``pool``: none (the scores' centres are the training pool's);
+    * ``image``: the map's own median, at the cost of offsets that are themselves the defect
+      (large defects, whole-image changes);
+    * ``neighbours``: the per-pixel median map of the ``reference_k`` pool images that look
+      most like it (:mod:`.reference`), so what images of its kind score is taken off and what
+      is its own stays.
 
 Two settings can follow from the data, and the checkpoint keeps what was chosen:
 
@@ -44,6 +50,7 @@ from agssp.anomaly.base import AnomalyMapModel
 from agssp.anomaly.registry import ANOMALY_MODELS
 from agssp.anomaly.synthseg.memory import LAYOUTS, GaussianMemory
 from agssp.anomaly.synthseg.normalisation import TAIL_LEVELS, tail_surprise, tail_table
+from agssp.anomaly.synthseg.reference import NeighbourReference
 from agssp.anomaly.synthseg.self_similarity import SelfSimilarity
 from agssp.anomaly.synthseg.texture import texture_channels, texture_features
 from agssp.anomaly.synthseg.torch_model import SynthSegNet
@@ -56,7 +63,7 @@ CELL = 8            # memory cell size in input pixels
 GREY_EPS = 1.0      # grey levels added to the standard deviation when standardising
 NORM_QUANTILE = 99.0
 NORMALISATIONS = ('spread', 'tail')
-CENTRES = ('pool', 'image')
+CENTRES = ('pool', 'image', 'neighbours')
 ASPECTS = ('stretch', 'keep')
 SIZE_STEP = 32      # input sides are multiples of this
 
@@ -119,8 +126,9 @@ class SynthSeg(AnomalyMapModel):
             missing keys take :data:`DEFAULT_WEIGHTS`).
         knn_fraction: the self-similarity score's ``k`` as a fraction of an image's cells.
         normalisation: ``spread`` or ``tail`` (see the module docstring).
-        centre: ``pool`` (the scores' centres are the training pool's) or ``image`` (each
-            map also less its own median).
+        centre: ``pool``, ``image`` or ``neighbours`` (see the module docstring).
+        reference_k: neighbours of ``centre='neighbours'``.
+        reference_images: pool images ``centre='neighbours'`` keeps (evenly spaced).
         trim: fraction of farthest samples the memories drop (contaminated pools).
         shrinkage: relative ridge of the memories' covariances.
         fit_batch_size: images per forward pass in :meth:`fit`.
@@ -132,7 +140,7 @@ class SynthSeg(AnomalyMapModel):
                  trim: float = 0.1, shrinkage: float = 0.01, fit_batch_size: int = 32,
                  alignment_threshold: float = 0.1, aspect: str = 'stretch',
                  knn_fraction: float = 0.25, normalisation: str = 'spread',
-                 centre: str = 'pool'):
+                 centre: str = 'pool', reference_k: int = 32, reference_images: int = 2048):
         super().__init__()
         if normalisation not in NORMALISATIONS:
             raise ValueError(f'normalisation must be one of {NORMALISATIONS}, '
@@ -140,6 +148,7 @@ class SynthSeg(AnomalyMapModel):
         if centre not in CENTRES:
             raise ValueError(f'centre must be one of {CENTRES}, got {centre!r}')
         self.normalisation, self.centre = normalisation, centre
+        self.reference_k, self.reference_images = int(reference_k), int(reference_images)
         if layout not in (*LAYOUTS, 'auto'):
             raise ValueError(f"layout must be one of {(*LAYOUTS, 'auto')}, got {layout!r}")
         if aspect not in ASPECTS:
@@ -189,6 +198,8 @@ class SynthSeg(AnomalyMapModel):
                                              self.trim).to(device)
         self.feature_memory = GaussianMemory(self.decoder_channels, grid, layout,
                                              self.shrinkage, self.trim).to(device)
+        self.reference = NeighbourReference((h, w), self.reference_k,
+                                            self.reference_images).to(device)
         self.chosen_input_size.copy_(torch.tensor([h, w]))
         self.chosen_layout.fill_(LAYOUTS.index(layout))
 
@@ -200,7 +211,8 @@ class SynthSeg(AnomalyMapModel):
         """Before loading: take the checkpoint's input size and layout (older checkpoints,
         without them, keep the config's); a checkpoint from before ``self_similarity`` gets
         its normalisation padded (centre 0, scale 1) and unfitted self-similarity buffers; one
-        from before ``normalisation='tail'`` gets empty tail tables."""
+        from before ``normalisation='tail'`` gets empty tail tables, one from before
+        ``centre='neighbours'`` an empty reference."""
         for key in ('tail_values', 'tail_surprise'):
             state_dict.setdefault(prefix + key, getattr(self, key).clone())
         centre = state_dict.get(prefix + 'score_centre')
@@ -216,10 +228,12 @@ class SynthSeg(AnomalyMapModel):
         if size is None or layout is None:
             for key in ('chosen_input_size', 'chosen_layout', 'alignment'):
                 state_dict.setdefault(prefix + key, getattr(self, key).clone())
-            return
-        size, layout = tuple(int(v) for v in size), LAYOUTS[int(layout)]
-        if size != self.input_size or layout != self.layout:
-            self._set_memories(size, layout)
+        else:
+            size, layout = tuple(int(v) for v in size), LAYOUTS[int(layout)]
+            if size != self.input_size or layout != self.layout:
+                self._set_memories(size, layout)
+        for key, value in self.reference.state_dict().items():
+            state_dict.setdefault(f'{prefix}reference.{key}', value.clone())
 
     def settings(self) -> dict:
         """What the model runs with, including what the data decided."""
@@ -228,7 +242,8 @@ class SynthSeg(AnomalyMapModel):
                     layout=self.layout, layout_rule=self.layout_rule,
                     alignment=None if math.isnan(alignment) else round(alignment, 4),
                     alignment_threshold=self.alignment_threshold,
-                    normalisation=self.normalisation, centre=self.centre)
+                    normalisation=self.normalisation, centre=self.centre,
+                    reference_k=self.reference_k)
 
     def choose_layout(self, texture: torch.Tensor) -> str:
         """Measure the alignment of texture statistics (N, C, h, w), record it and, with
@@ -268,9 +283,12 @@ class SynthSeg(AnomalyMapModel):
     def raw_scores(self, images: torch.Tensor) -> Dict[str, torch.Tensor]:
         """Un-normalised scores of the active components: segmentation (B, H/4, W/4) as a
         probability, the others (B, H/8, W/8) as distances."""
+        return self._raw(standardised_grey(images))
+
+    def _raw(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
         scorers = self._scorers()
         return {k: scorers[k](v) if k in scorers else v
-                for k, v in self._score_inputs(standardised_grey(images)).items()}
+                for k, v in self._score_inputs(x).items()}
 
     def _chunks(self, tensor: torch.Tensor):
         for start in range(0, len(tensor), self.fit_batch_size):
@@ -279,7 +297,8 @@ class SynthSeg(AnomalyMapModel):
     @torch.no_grad()
     def fit(self, images: torch.Tensor) -> None:
         """Choose the layout (see :meth:`choose_layout`), then fit the memories, the
-        self-similarity whitening and the score normalisation on training images (N, C, H, W).
+        self-similarity whitening, the score normalisation and, with ``centre='neighbours'``,
+        the reference on training images (N, C, H, W).
 
         ``images`` may be any real dtype in [0, 255] with 1 or 3 channels; they are converted
         chunk by chunk, so a uint8 tensor of the whole training set is fine. One forward pass:
@@ -289,9 +308,10 @@ class SynthSeg(AnomalyMapModel):
         self.eval()
         device = self.score_centre.device
         kept: Dict[str, list] = {}
-        texture = []
+        texture, thumbs = [], []
         for batch in self._chunks(images):
             x = standardised_grey(batch.to(device))
+            thumbs.append(self.reference.thumbnail(x))
             inputs = self._score_inputs(x)
             for k, v in inputs.items():
                 kept.setdefault(k, []).append(v)
@@ -301,12 +321,13 @@ class SynthSeg(AnomalyMapModel):
             self.choose_layout(torch.cat(texture))
         elif self.layout_rule == 'auto':
             raise ValueError("layout='auto' needs at least two training images")
-        scorers = self._scorers()
+        scorers, scored = self._scorers(), {}
         for k, parts in kept.items():
             values = torch.cat(parts)
             if k in scorers:
                 scorers[k].fit(values)
                 values = torch.cat([scorers[k](chunk) for chunk in self._chunks(values)])
+            scored[k] = values
             values = values.cpu().numpy().ravel()
             centre = float(np.median(values))
             spread = float(np.percentile(values, NORM_QUANTILE)) - centre
@@ -317,6 +338,11 @@ class SynthSeg(AnomalyMapModel):
                 for buffer, table in zip((self.tail_values, self.tail_surprise),
                                          tail_table(values)):
                     buffer[i] = torch.from_numpy(table)
+        if self.centre == 'neighbours':
+            maps = [self._summed_map({k: v[i:i + self.fit_batch_size]
+                                      for k, v in scored.items()})
+                    for i in range(0, len(images), self.fit_batch_size)]
+            self.reference.fit(torch.cat(thumbs), torch.cat(maps))
         self.train(was_training)
 
     def normalise(self, component: str, score: torch.Tensor) -> torch.Tensor:
@@ -329,20 +355,28 @@ class SynthSeg(AnomalyMapModel):
             return tail_surprise(score, self.tail_values[i], self.tail_surprise[i])
         return (score - self.score_centre[i]) / self.score_scale[i]
 
-    def forward(self, images: torch.Tensor) -> Dict[str, torch.Tensor]:
+    def _summed_map(self, raw: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """The weighted sum of the normalised raw scores, at the map's size (B, H/4, W/4)."""
         h, w = self.input_size
-        if tuple(images.shape[-2:]) != (h, w):
-            raise ValueError(f'images must be resized to input_size {self.input_size}, '
-                             f'got {tuple(images.shape[-2:])}')
         size = (h // self.net.out_stride, w // self.net.out_stride)
         total = 0
-        for k, score in self.raw_scores(images).items():
+        for k, score in raw.items():
             score = self.normalise(k, score)
             if score.shape[-2:] != size:
                 score = F.interpolate(score[:, None], size=size, mode='bilinear',
                                       align_corners=False)[:, 0]
             total = total + self.weights[k] * score
+        return total
+
+    def forward(self, images: torch.Tensor) -> Dict[str, torch.Tensor]:
+        if tuple(images.shape[-2:]) != self.input_size:
+            raise ValueError(f'images must be resized to input_size {self.input_size}, '
+                             f'got {tuple(images.shape[-2:])}')
+        x = standardised_grey(images)
+        total = self._summed_map(self._raw(x))
         if self.centre == 'image':
             total = total - total.flatten(1).median(1).values[:, None, None]
+        elif self.centre == 'neighbours':
+            total = self.reference(self.reference.thumbnail(x), total)
         image_score = F.avg_pool2d(total[:, None], 3, 1, 1, count_include_pad=False)
         return dict(anomaly_map=total, image_score=image_score.flatten(1).amax(1))

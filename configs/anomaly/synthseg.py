@@ -12,8 +12,10 @@
 #     is >= 0.1, pooled otherwise; train_log.json's "model" records it. Measured on 150 images
 #     each (texture statistics): BSData 0.75, Magnetic Tile 0.24, NEU-DET 0.01.
 # Off here, measured beside it (benchmarks/map_generalisation.py, docs/synthseg.md): the
-# self-similarity score (model.weights.self_similarity), model.normalisation='tail' and
-# model.centre='image' (each map less its own median; for pools that mix sources).
+# self-similarity score (model.weights.self_similarity), model.normalisation='tail',
+# model.centre='image' (each map less its own median) and model.centre='neighbours' (each map
+# less the median map of its model.reference_k most alike pool images), for pools that mix
+# sources.
 _base_ = ['./synthseg_magnetic_tile.py']
 
 input_size = (256, 256)

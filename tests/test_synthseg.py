@@ -303,6 +303,29 @@ def test_neighbour_reference_levels_a_minority_source_and_keeps_a_defect():
         unfitted(images[:1])
 
 
+def test_neighbour_reference_skips_copies_and_refuses_other_settings():
+    """A pool of exact pairs: an image's copy is not its reference (it would erase the map);
+    a reference fitted with spread normalisation is refused under tail; refitting without
+    centre='neighbours' empties it; one image is too few."""
+    images = torch.cat([two_source_pool()] * 2)
+    model = tiny_model(centre='neighbours', reference_k=1).eval()
+    model.fit(images)
+    assert float(model.reference.self_radius) > 0
+    amap = model(images)['anomaly_map']
+    assert float(amap.flatten(1).abs().amax(1).min()) > 0.1
+    assert torch.isfinite(amap).all()
+    model.normalisation = 'tail'
+    model.fit(images)
+    model.normalisation = 'spread'
+    with pytest.raises(RuntimeError, match='other normalisation or weights'):
+        model(images[:1])
+    model.centre = 'pool'
+    model.fit(images)
+    assert not model.reference.fitted
+    with pytest.raises(ValueError, match='at least two training images'):
+        tiny_model(centre='neighbours', layout='global').fit(images[:1])
+
+
 def test_thumbnail_grid_follows_the_aspect():
     assert thumbnail_grid((64, 64)) == (11, 12)
     rows, cols = thumbnail_grid((160, 416))

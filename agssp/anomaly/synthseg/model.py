@@ -128,7 +128,7 @@ class SynthSeg(AnomalyMapModel):
         normalisation: ``spread`` or ``tail`` (see the module docstring).
         centre: ``pool``, ``image`` or ``neighbours`` (see the module docstring).
         reference_k: neighbours of ``centre='neighbours'``.
-        reference_images: pool images ``centre='neighbours'`` keeps (evenly spaced).
+        reference_max_images: pool images ``centre='neighbours'`` keeps (evenly spaced).
         trim: fraction of farthest samples the memories drop (contaminated pools).
         shrinkage: relative ridge of the memories' covariances.
         fit_batch_size: images per forward pass in :meth:`fit`.
@@ -140,7 +140,8 @@ class SynthSeg(AnomalyMapModel):
                  trim: float = 0.1, shrinkage: float = 0.01, fit_batch_size: int = 32,
                  alignment_threshold: float = 0.1, aspect: str = 'stretch',
                  knn_fraction: float = 0.25, normalisation: str = 'spread',
-                 centre: str = 'pool', reference_k: int = 32, reference_images: int = 2048):
+                 centre: str = 'pool', reference_k: int = 32,
+                 reference_max_images: int = 2048):
         super().__init__()
         if normalisation not in NORMALISATIONS:
             raise ValueError(f'normalisation must be one of {NORMALISATIONS}, '
@@ -148,7 +149,7 @@ class SynthSeg(AnomalyMapModel):
         if centre not in CENTRES:
             raise ValueError(f'centre must be one of {CENTRES}, got {centre!r}')
         self.normalisation, self.centre = normalisation, centre
-        self.reference_k, self.reference_images = int(reference_k), int(reference_images)
+        self.reference_k, self.reference_max_images = int(reference_k), int(reference_max_images)
         if layout not in (*LAYOUTS, 'auto'):
             raise ValueError(f"layout must be one of {(*LAYOUTS, 'auto')}, got {layout!r}")
         if aspect not in ASPECTS:
@@ -172,6 +173,7 @@ class SynthSeg(AnomalyMapModel):
         self.register_buffer('chosen_input_size', torch.zeros(2, dtype=torch.long))
         self.register_buffer('chosen_layout', torch.zeros((), dtype=torch.long))
         self.register_buffer('alignment', torch.tensor(float('nan')))
+        self.register_buffer('reference_key', torch.zeros(1 + len(COMPONENTS)))
         self.register_buffer('score_centre', torch.zeros(len(COMPONENTS)))
         self.register_buffer('score_scale', torch.ones(len(COMPONENTS)))
         self.register_buffer('tail_values', torch.zeros(len(COMPONENTS), TAIL_LEVELS,
@@ -198,10 +200,17 @@ class SynthSeg(AnomalyMapModel):
                                              self.trim).to(device)
         self.feature_memory = GaussianMemory(self.decoder_channels, grid, layout,
                                              self.shrinkage, self.trim).to(device)
-        self.reference = NeighbourReference((h, w), self.reference_k,
-                                            self.reference_images).to(device)
+        self.reference = self._empty_reference().to(device)
         self.chosen_input_size.copy_(torch.tensor([h, w]))
         self.chosen_layout.fill_(LAYOUTS.index(layout))
+
+    def _empty_reference(self) -> NeighbourReference:
+        return NeighbourReference(self.input_size, self.reference_k, self.reference_max_images)
+
+    def _map_key(self) -> torch.Tensor:
+        """What the maps of the neighbour reference depend on: normalisation and weights."""
+        return torch.tensor([NORMALISATIONS.index(self.normalisation),
+                             *(self.weights[k] for k in COMPONENTS)])
 
     def set_input_size(self, input_size: Sequence[int]) -> None:
         """Use another input size (memories are rebuilt: call before :meth:`fit`)."""
@@ -232,8 +241,9 @@ class SynthSeg(AnomalyMapModel):
             size, layout = tuple(int(v) for v in size), LAYOUTS[int(layout)]
             if size != self.input_size or layout != self.layout:
                 self._set_memories(size, layout)
-        for key, value in self.reference.state_dict().items():
-            state_dict.setdefault(f'{prefix}reference.{key}', value.clone())
+        state_dict.setdefault(prefix + 'reference_key', torch.zeros_like(self.reference_key))
+        for key, value in self._empty_reference().state_dict().items():
+            state_dict.setdefault(f'{prefix}reference.{key}', value)
 
     def settings(self) -> dict:
         """What the model runs with, including what the data decided."""
@@ -243,7 +253,8 @@ class SynthSeg(AnomalyMapModel):
                     alignment=None if math.isnan(alignment) else round(alignment, 4),
                     alignment_threshold=self.alignment_threshold,
                     normalisation=self.normalisation, centre=self.centre,
-                    reference_k=self.reference_k)
+                    reference_k=self.reference_k,
+                    reference_max_images=self.reference_max_images)
 
     def choose_layout(self, texture: torch.Tensor) -> str:
         """Measure the alignment of texture statistics (N, C, h, w), record it and, with
@@ -304,6 +315,8 @@ class SynthSeg(AnomalyMapModel):
         chunk by chunk, so a uint8 tensor of the whole training set is fine. One forward pass:
         the score inputs are kept, the scorers fitted, then the kept features scored.
         """
+        if self.centre == 'neighbours' and len(images) < 2:
+            raise ValueError("centre='neighbours' needs at least two training images")
         was_training = self.training
         self.eval()
         device = self.score_centre.device
@@ -343,6 +356,10 @@ class SynthSeg(AnomalyMapModel):
                                       for k, v in scored.items()})
                     for i in range(0, len(images), self.fit_batch_size)]
             self.reference.fit(torch.cat(thumbs), torch.cat(maps))
+            self.reference_key.copy_(self._map_key())
+        else:
+            self.reference = self._empty_reference().to(device)
+            self.reference_key.zero_()
         self.train(was_training)
 
     def normalise(self, component: str, score: torch.Tensor) -> torch.Tensor:
@@ -377,6 +394,10 @@ class SynthSeg(AnomalyMapModel):
         if self.centre == 'image':
             total = total - total.flatten(1).median(1).values[:, None, None]
         elif self.centre == 'neighbours':
+            if self.reference.fitted and not torch.equal(self.reference_key.cpu(),
+                                                         self._map_key()):
+                raise RuntimeError('the neighbour reference was fitted with other '
+                                   'normalisation or weights; fit the model again')
             total = self.reference(self.reference.thumbnail(x), total)
         image_score = F.avg_pool2d(total[:, None], 3, 1, 1, count_include_pad=False)
         return dict(anomaly_map=total, image_score=image_score.flatten(1).amax(1))

@@ -8,11 +8,12 @@ thumbnail of the standardised grey image (about :data:`THUMB_CELLS` cell means a
 aspect, each dimension standardised over the pool): what images like it score at each place
 is taken off, what is its own stays.
 
-The pool's thumbnails and maps (float16, at most ``max_images`` of them, evenly spaced) are
-kept as buffers, so they travel in the checkpoint. An image scored against the pool it was
-fitted on finds itself at (almost) zero distance; a bank entry closer than
-:data:`SELF_FRACTION` of the pool's median nearest-neighbour distance is taken for the image
-itself and is never its own reference.
+The pool's thumbnails and maps (maps as float16; at most ``max_images`` images, evenly spaced)
+are kept as buffers, so they travel in the checkpoint. An image scored against the pool it was
+fitted on finds itself at (almost) zero distance: a pool entry closer than
+:data:`SELF_FRACTION` of the median distance between distinct pool images (at least
+:data:`MIN_SELF_RADIUS`) is taken for the image itself, or an exact copy of it, and is not
+used. The median is over the neighbours left; an image with none left keeps its map.
 """
 import math
 from typing import Tuple
@@ -24,6 +25,8 @@ from torch import nn
 
 THUMB_CELLS = 128
 SELF_FRACTION = 0.05
+MIN_SELF_RADIUS = 1e-3
+FLOAT16_MAX = 65504.0
 
 
 def thumbnail_grid(input_size) -> Tuple[int, int]:
@@ -40,6 +43,8 @@ class NeighbourReference(nn.Module):
         input_size: (H, W) of the model input (sets the thumbnail grid).
         k: neighbours per image (at most the pool's size less one).
         max_images: pool images kept, evenly spaced.
+
+    A median of an even number of maps is the mean of the two middle values.
     """
 
     def __init__(self, input_size, k: int = 32, max_images: int = 2048):
@@ -74,6 +79,11 @@ class NeighbourReference(nn.Module):
     def _standardise(self, thumbs: torch.Tensor) -> torch.Tensor:
         return (thumbs - self.thumb_mean) / self.thumb_scale
 
+    def _distances(self, thumbs: torch.Tensor) -> torch.Tensor:
+        """Distances (B, pool) of standardised thumbnails to the pool's, computed directly
+        (the matrix-product shortcut leaves a self-distance of about 1e-2)."""
+        return torch.cdist(thumbs, self.thumbs, compute_mode='donot_use_mm_for_euclid_dist')
+
     @torch.no_grad()
     def fit(self, thumbs: torch.Tensor, maps: torch.Tensor) -> None:
         """Keep the pool: thumbnails (N, cells) and maps (N, h, w) of its images."""
@@ -87,10 +97,12 @@ class NeighbourReference(nn.Module):
         self.thumb_mean = thumbs.mean(0)
         self.thumb_scale = thumbs.std(0).clamp(min=1e-6)
         self.thumbs = self._standardise(thumbs)
-        self.maps = maps.to(torch.float16)
-        dist = torch.cdist(self.thumbs, self.thumbs)
+        self.maps = maps.float().clamp(-FLOAT16_MAX, FLOAT16_MAX).to(torch.float16)
+        dist = self._distances(self.thumbs)
         dist.fill_diagonal_(float('inf'))
-        self.self_radius = SELF_FRACTION * dist.min(1).values.median()
+        distinct = dist[dist > 0]
+        typical = distinct.median() if len(distinct) else dist.new_zeros(())
+        self.self_radius = (SELF_FRACTION * typical).clamp(min=MIN_SELF_RADIUS)
 
     def forward(self, thumbs: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
         """Maps (B, h, w) less the median map of each image's neighbours."""
@@ -100,9 +112,11 @@ class NeighbourReference(nn.Module):
         if tuple(maps.shape[-2:]) != tuple(self.maps.shape[-2:]):
             raise ValueError(f'map size {tuple(maps.shape[-2:])} != the pool maps\' '
                              f'{tuple(self.maps.shape[-2:])}')
-        dist = torch.cdist(self._standardise(thumbs.float()), self.thumbs)
+        dist = self._distances(self._standardise(thumbs.float()))
         dist = dist.masked_fill(dist <= self.self_radius, float('inf'))
         k = min(self.k, len(self.thumbs) - 1)
-        nearest = dist.topk(k, dim=1, largest=False).indices                 # (B, k)
-        reference = self.maps[nearest].float().median(1).values              # (B, h, w)
+        near, nearest = dist.topk(k, dim=1, largest=False)                  # (B, k)
+        neighbours = self.maps[nearest].float()                             # (B, k, h, w)
+        neighbours[torch.isinf(near)] = float('nan')                        # itself, copies
+        reference = neighbours.nanquantile(0.5, dim=1).nan_to_num(0.0)
         return maps - reference
